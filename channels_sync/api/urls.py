@@ -1,0 +1,5 @@
+from django.urls import path
+
+from channels_sync.api.views import OrdersApi
+
+urlpatterns = [path("orders/", OrdersApi.as_view(), name="order-list")]

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics
+from rest_framework.response import Response
+
+from channels_sync.capture import inbound_archive, inbound_mark, order_capture
+from channels_sync.models import InboundMessage, SalesChannel
+from omnichannel.permissions import IsChannel, IsChannelOrStaff, principal_of
+from orders import selectors as order_selectors
+from orders.api import serializers as order_serializers
+from orders.api.views import OrderFilter
+
+
+class OrdersApi(generics.ListAPIView):
+    """GET: the caller's orders. POST: a channel places an order (`Idempotency-Key` header)."""
+
+    serializer_class = order_serializers.OrderSummaryOut
+    filterset_class = OrderFilter
+
+    def get_permissions(self):
+        return [IsChannel()] if self.request.method == "POST" else [IsChannelOrStaff()]
+
+    def get_queryset(self):
+        return order_selectors.order_list(principal_of(self.request)).order_by("-placed_at", "-pk")
+
+    @extend_schema(
+        request=order_serializers.OrderIn, responses={201: order_serializers.OrderOut, 200: order_serializers.OrderOut},
+        parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                                     description="Retries with the same key and body return the same order.")])
+    def post(self, request):
+        principal = principal_of(request)
+        channel = SalesChannel.objects.get(pk=principal.channel_id)
+        key = request.headers.get("Idempotency-Key", "").strip()
+        message = inbound_archive(channel, request.data if isinstance(request.data, dict) else {"raw": request.data},
+                                  source="api", idempotency_key=key)
+        parsed = order_serializers.OrderIn(data=request.data)
+        if not parsed.is_valid():
+            inbound_mark(message.pk, InboundMessage.Status.REJECTED, result=parsed.errors)
+            parsed.is_valid(raise_exception=True)
+        result = order_capture(
+            channel, parsed.to_input(), raw=request.data, key=key, message=message, actor=principal.actor,
+            render=lambda order: order_serializers.OrderOut(
+                order_selectors.order_detail_queryset(principal).get(pk=order.pk)).data)
+        return Response(result.body, status=result.status)

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from channels_sync.webhooks import PUBLIC_EVENTS
+from omnichannel import outbox
+from omnichannel.models import OutboxEvent
+
+
+def webhook_on_event(event: OutboxEvent) -> None:
+    if not event.payload.get("channel_id"):
+        return
+    from channels_sync.tasks import webhook_task
+
+    webhook_task.delay(event.pk)
+
+
+def register_all() -> None:
+    for event_type in PUBLIC_EVENTS:
+        outbox.register(event_type, webhook_on_event)

@@ -1,0 +1,101 @@
+"""Signed webhooks to a channel: body, HMAC-SHA256 signature, delivery with retries.
+
+Signature: hex HMAC-SHA256 of "<timestamp>.<body>" with the channel's webhook secret,
+sent as `X-Omnichannel-Signature: t=<timestamp>,v1=<hex>`; the receiver recomputes it
+and rejects old timestamps (replay)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import urllib.error
+import urllib.request
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from channels_sync.models import SalesChannel, WebhookDelivery
+from omnichannel.models import OutboxEvent
+
+PUBLIC_EVENTS = {
+    "order.confirmed", "order.cancelled", "order.backordered", "fulfillment.picking_started", "shipment.shipped",
+    "fulfillment.ready_for_pickup", "fulfillment.picked_up", "shipment.delivered",
+}
+
+
+def sign(secret: str, timestamp: int, body: str) -> str:
+    mac = hmac.new(secret.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def verify(secret: str, header: str, body: str, *, tolerance_s: int = 300, now: float | None = None) -> bool:
+    try:
+        parts = dict(item.split("=", 1) for item in header.split(","))
+        timestamp = int(parts["t"])
+    except (ValueError, KeyError):
+        return False
+    if abs((now or time.time()) - timestamp) > tolerance_s:
+        return False
+    return hmac.compare_digest(sign(secret, timestamp, body), header)
+
+
+def webhook_prepare(event: OutboxEvent) -> WebhookDelivery | None:
+    """The delivery row for this event and the order's channel, written once."""
+    channel_id = event.payload.get("channel_id")
+    if event.type not in PUBLIC_EVENTS or not channel_id:
+        return None
+    channel = SalesChannel.objects.filter(pk=channel_id).exclude(webhook_url="").first()
+    if channel is None:
+        return None
+    payload = {k: v for k, v in event.payload.items() if k not in {"pickup_code", "channel_id"}}
+    body = json.dumps({"id": event.pk, "type": event.type, "created_at": event.created_at.isoformat(),
+                       "data": payload}, sort_keys=True, default=str)
+    try:
+        with transaction.atomic():
+            return WebhookDelivery.objects.create(event=event, channel=channel, url=channel.webhook_url, body=body)
+    except IntegrityError:
+        return WebhookDelivery.objects.filter(event=event, channel=channel).first()
+
+
+def webhook_deliver(delivery_id: int) -> bool:
+    """POST it once. True when delivered (2xx) or already delivered; raises to retry."""
+    delivery = WebhookDelivery.objects.select_related("channel", "event").get(pk=delivery_id)
+    if delivery.status == WebhookDelivery.Status.DELIVERED:
+        return True
+    if not delivery.url.lower().startswith(("https://", "http://")):
+        raise WebhookFailed(f"Webhook URL must be http(s): {delivery.url!r}")
+    timestamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json", "User-Agent": "Omnichannel-Webhooks/1",
+        "X-Omnichannel-Event": delivery.event.type, "X-Omnichannel-Delivery": str(delivery.pk),
+        "X-Omnichannel-Signature": sign(delivery.channel.webhook_secret, timestamp, delivery.body)}
+    request = urllib.request.Request(delivery.url, data=delivery.body.encode(), method="POST",  # noqa: S310
+                                     headers=headers)
+    status_code, error = None, ""
+    try:
+        with urllib.request.urlopen(request, timeout=settings.OMNICHANNEL["WEBHOOK_TIMEOUT_S"]) as response:  # noqa: S310 - scheme checked above
+            status_code = response.status
+    except urllib.error.HTTPError as exc:
+        status_code, error = exc.code, f"HTTP {exc.code}"
+    except (urllib.error.URLError, OSError) as exc:
+        error = repr(exc)
+    delivered = status_code is not None and 200 <= status_code < 300
+    WebhookDelivery.objects.filter(pk=delivery_id).update(
+        attempts=delivery.attempts + 1, last_status_code=status_code, last_error=error,
+        status=WebhookDelivery.Status.DELIVERED if delivered else WebhookDelivery.Status.PENDING,
+        delivered_at=timezone.now() if delivered else None)
+    if not delivered:
+        raise WebhookFailed(f"Webhook {delivery_id} to {delivery.url} failed: {error or status_code}")
+    return True
+
+
+class WebhookFailed(Exception):
+    pass
+
+
+def webhook_give_up(delivery_id: int) -> None:
+    WebhookDelivery.objects.filter(pk=delivery_id).exclude(status=WebhookDelivery.Status.DELIVERED).update(
+        status=WebhookDelivery.Status.FAILED)

@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import F, Q
+
+
+class Product(models.Model):
+    """A style (e.g. a shoe model); its SKUs are the sellable variants."""
+
+    code = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    brand = models.CharField(max_length=100, blank=True)
+    category = models.CharField(max_length=100, blank=True)
+    description = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Sku(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="skus")
+    code = models.CharField(max_length=64, unique=True)
+    barcode = models.CharField(max_length=32, unique=True, null=True, blank=True, help_text="GTIN/EAN")
+    name = models.CharField(max_length=250)
+    attributes = models.JSONField(default=dict, blank=True, help_text='Variant attributes, e.g. {"size": "42"}')
+    weight_grams = models.PositiveIntegerField(default=500)
+    length_mm = models.PositiveIntegerField(default=300)
+    width_mm = models.PositiveIntegerField(default=200)
+    height_mm = models.PositiveIntegerField(default=100)
+    price = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    image_url = models.URLField(blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = "SKU"
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Location(models.Model):
+    class Kind(models.TextChoices):
+        WAREHOUSE = "warehouse", "Warehouse"
+        STORE = "store", "Store"
+        DARK_STORE = "dark_store", "Dark store"
+
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    address_line1 = models.CharField(max_length=200)
+    city = models.CharField(max_length=100)
+    postal_code = models.CharField(max_length=20)
+    country = models.CharField(max_length=2, default="NL")
+    latitude = models.FloatField()
+    longitude = models.FloatField()
+    timezone = models.CharField(max_length=64, default="Europe/Amsterdam")
+    can_ship = models.BooleanField(default=True, help_text="Ships parcels to customers (warehouse or ship-from-store).")
+    can_pickup = models.BooleanField(default=False, help_text="Hands orders to customers (click & collect).")
+    can_same_day = models.BooleanField(default=False)
+    accepts_returns = models.BooleanField(default=False)
+    daily_order_capacity = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: unlimited.")
+    handling_cost_per_order = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("1.00"))
+    handling_cost_per_unit = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0.20"))
+    processing_minutes = models.PositiveIntegerField(default=120)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(latitude__gte=-90, latitude__lte=90)
+                                   & Q(longitude__gte=-180, longitude__lte=180), name="location_coordinates_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class StockLevel(models.Model):
+    """Quantities of one SKU at one location, in named states (after Shopify's model).
+
+    `on_hand` is everything physically there; reserved, damaged and quality_control are
+    parts of it. available = on_hand - reserved - safety_stock - damaged - quality_control.
+    Every change appends a StockMovement; `check_inventory` proves the sums.
+    """
+
+    sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="stock_levels")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="stock_levels")
+    on_hand = models.IntegerField(default=0)
+    reserved = models.IntegerField(default=0)
+    safety_stock = models.IntegerField(default=0)
+    incoming = models.IntegerField(default=0)
+    damaged = models.IntegerField(default=0)
+    quality_control = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["sku", "location"], name="one_stock_level_per_sku_location"),
+            models.CheckConstraint(condition=Q(on_hand__gte=0), name="on_hand_not_negative"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="reserved_not_negative"),
+            models.CheckConstraint(condition=Q(safety_stock__gte=0), name="safety_stock_not_negative"),
+            models.CheckConstraint(condition=Q(incoming__gte=0), name="incoming_not_negative"),
+            models.CheckConstraint(condition=Q(damaged__gte=0), name="damaged_not_negative"),
+            models.CheckConstraint(condition=Q(quality_control__gte=0), name="quality_control_not_negative"),
+            models.CheckConstraint(
+                condition=Q(on_hand__gte=F("reserved") + F("damaged") + F("quality_control")),
+                name="reserved_damaged_qc_within_on_hand",
+            ),
+        ]
+        indexes = [models.Index(fields=["location", "sku"])]
+
+    def __str__(self) -> str:
+        return f"{self.sku_id}@{self.location_id}"
+
+    @property
+    def available(self) -> int:
+        return max(0, self.on_hand - self.reserved - self.safety_stock - self.damaged - self.quality_control)
+
+
+class StockMovement(models.Model):
+    """One immutable change of one quantity state. Never updated or deleted."""
+
+    class State(models.TextChoices):
+        ON_HAND = "on_hand"
+        RESERVED = "reserved"
+        SAFETY_STOCK = "safety_stock"
+        INCOMING = "incoming"
+        DAMAGED = "damaged"
+        QUALITY_CONTROL = "quality_control"
+
+    stock_level = models.ForeignKey(StockLevel, on_delete=models.PROTECT, related_name="movements")
+    state = models.CharField(max_length=16, choices=State.choices)
+    delta = models.IntegerField()
+    reason = models.CharField(max_length=32)
+    reference_type = models.CharField(max_length=32, blank=True)
+    reference_id = models.CharField(max_length=64, blank=True)
+    actor = models.CharField(max_length=100, blank=True)
+    note = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["stock_level", "state"]),
+                   models.Index(fields=["reference_type", "reference_id"])]
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.state} {self.delta:+d} ({self.reason})"
+
+
+class Reservation(models.Model):
+    """Units of one stock level promised to something: an order line or a checkout hold."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        RELEASED = "released"
+        COMMITTED = "committed"
+
+    stock_level = models.ForeignKey(StockLevel, on_delete=models.PROTECT, related_name="reservations")
+    quantity = models.PositiveIntegerField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    reference_type = models.CharField(max_length=32)
+    reference_id = models.CharField(max_length=64)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="reservation_quantity_positive")]
+        indexes = [
+            models.Index(fields=["stock_level"], name="reservation_open_idx", condition=Q(status="open")),
+            models.Index(fields=["reference_type", "reference_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} of {self.stock_level_id} for {self.reference_type}:{self.reference_id}"

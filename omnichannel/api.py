@@ -1,0 +1,59 @@
+"""The one DRF exception handler: domain errors and DRF errors become
+`{"code", "detail", "field", "errors"?}` with the right HTTP status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from omnichannel.errors import DomainError
+
+
+def _flatten(detail: Any, prefix: str = "") -> list[dict[str, str]]:
+    errors: list[dict[str, str]] = []
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if key == "non_field_errors":
+                name = prefix or ""
+            errors.extend(_flatten(value, name))
+    elif isinstance(detail, list):
+        if all(not isinstance(d, dict | list) for d in detail):
+            errors.extend({"field": prefix, "reason": str(d), "code": getattr(d, "code", "invalid")} for d in detail)
+        else:
+            for index, value in enumerate(detail):
+                if value:
+                    errors.extend(_flatten(value, f"{prefix}[{index}]"))
+    else:
+        errors.append({"field": prefix, "reason": str(detail), "code": getattr(detail, "code", "invalid")})
+    return errors
+
+
+def domain_error_response(exc: DomainError) -> Response:
+    body: dict[str, Any] = {"code": exc.code, "detail": exc.detail, "field": exc.field}
+    body.update(exc.extra)
+    return Response(body, status=exc.status)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DomainError):
+        return domain_error_response(exc)
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _flatten(exc.detail)
+        first = errors[0] if errors else {"field": None, "reason": "Invalid input."}
+        return Response(
+            {"code": "invalid", "detail": f"{first['field']}: {first['reason']}" if first["field"] else first["reason"],
+             "field": first["field"] or None, "errors": errors},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(exc, exceptions.APIException):
+        response.data = {"code": exc.default_code if not isinstance(exc.detail, dict) else "error",
+                         "detail": str(exc.detail), "field": None}
+    return response

@@ -1,0 +1,82 @@
+"""The transactional outbox.
+
+`publish()` appends an event in the caller's transaction and schedules its dispatch
+for after commit. Apps register handlers by event type in `AppConfig.ready()`; a
+handler receives the event and must be idempotent (delivery is at least once).
+Higher apps register for lower apps' events, so no lower app imports a higher one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from omnichannel.models import HandlerRun, OutboxEvent
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[OutboxEvent], None]
+_handlers: dict[str, list[Handler]] = defaultdict(list)
+
+
+def register(event_type: str, handler: Handler) -> None:
+    if handler not in _handlers[event_type]:
+        _handlers[event_type].append(handler)
+
+
+def handlers_for(event_type: str) -> list[Handler]:
+    return list(_handlers.get(event_type, [])) + list(_handlers.get("*", []))
+
+
+def publish(event_type: str, aggregate_type: str, aggregate_id: Any, payload: dict[str, Any]) -> OutboxEvent:
+    """Append an event. Caller holds a transaction; dispatch is enqueued on commit."""
+    event = OutboxEvent.objects.create(
+        type=event_type, aggregate_type=aggregate_type, aggregate_id=str(aggregate_id), payload=payload
+    )
+    transaction.on_commit(lambda: _enqueue_dispatch(event.pk))
+    return event
+
+
+def _enqueue_dispatch(event_id: int) -> None:
+    from omnichannel.tasks import outbox_dispatch
+
+    try:
+        outbox_dispatch.delay(event_id)
+    except Exception:  # broker down: the sweep will pick it up; the event is safe in the table
+        logger.exception("could not enqueue dispatch of event %s; the sweep will retry", event_id)
+
+
+def dispatch(event_id: int) -> None:
+    """Run every handler of one event; mark it dispatched only when all succeeded."""
+    event = OutboxEvent.objects.filter(pk=event_id).first()
+    if event is None or event.dispatched_at is not None:
+        return
+    errors = []
+    for handler in handlers_for(event.type):
+        try:
+            handler(event)
+        except Exception as exc:
+            logger.exception("handler %s failed for event %s", handler, event_id)
+            errors.append(f"{getattr(handler, '__qualname__', handler)}: {exc!r}")
+    if errors:
+        OutboxEvent.objects.filter(pk=event_id).update(
+            attempts=event.attempts + 1, last_error="\n".join(errors)[:4000]
+        )
+        return
+    OutboxEvent.objects.filter(pk=event_id).update(dispatched_at=timezone.now(), attempts=event.attempts + 1)
+
+
+def claim_once(event: OutboxEvent, handler_name: str) -> bool:
+    """True the first time `handler_name` claims `event`; caller holds a transaction so the
+    claim and the effect commit together."""
+    try:
+        with transaction.atomic():
+            HandlerRun.objects.create(event=event, handler=handler_name)
+    except IntegrityError:
+        return False
+    return True

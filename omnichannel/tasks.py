@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.utils import timezone
+
+from omnichannel import outbox
+from omnichannel.models import OutboxEvent
+
+
+@shared_task(name="omnichannel.tasks.outbox_dispatch")
+def outbox_dispatch(event_id: int) -> None:
+    outbox.dispatch(event_id)
+
+
+@shared_task(name="omnichannel.tasks.outbox_sweep")
+def outbox_sweep(older_than_s: int = 30, limit: int = 500) -> int:
+    """Re-dispatch events left undelivered (worker crash, broker down, handler error)."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_s)
+    ids = list(
+        OutboxEvent.objects.filter(dispatched_at__isnull=True, created_at__lt=cutoff, attempts__lt=20)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for event_id in ids:
+        outbox.dispatch(event_id)
+    return len(ids)

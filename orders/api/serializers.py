@@ -1,0 +1,175 @@
+"""Shapes of the orders API. Input serializers validate shape only; services write."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from orders.models import DeliveryMethod, Fulfillment, Order, OrderEvent, OrderLine
+from orders.services import AddressInput, LineInput, OrderInput
+
+
+class LineIn(serializers.Serializer):
+    sku = serializers.CharField(max_length=64, help_text="SKU code or barcode (GTIN/EAN).")
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000)
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False, default=0)
+
+
+class AddressIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    line1 = serializers.CharField(max_length=200)
+    line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    city = serializers.CharField(max_length=100)
+    postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
+    country = serializers.CharField(max_length=2, required=False, allow_blank=True, default="NL")
+    phone = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
+    latitude = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True, default=None)
+    longitude = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True, default=None)
+
+
+class CustomerIn(serializers.Serializer):
+    email = serializers.EmailField(required=False, allow_blank=True, allow_null=True, default=None)
+    phone = serializers.CharField(max_length=30, required=False, allow_blank=True, allow_null=True, default=None)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        if not attrs.get("email") and not attrs.get("phone"):
+            raise serializers.ValidationError({"email": "Give the customer's email or phone."})
+        return attrs
+
+
+class OrderIn(serializers.Serializer):
+    external_id = serializers.CharField(max_length=100, required=False, allow_null=True, allow_blank=True,
+                                        default=None, help_text="The channel's own order id; unique per channel.")
+    delivery_method = serializers.ChoiceField(choices=DeliveryMethod.choices, default=DeliveryMethod.SHIP)
+    customer = CustomerIn()
+    address = AddressIn(required=False, allow_null=True, default=None)
+    pickup_location = serializers.CharField(max_length=32, required=False, allow_null=True, default=None,
+                                            help_text="Location code, for click & collect.")
+    currency = serializers.CharField(max_length=3, required=False, default="EUR")
+    lines = LineIn(many=True, allow_empty=False, max_length=200)
+
+    def to_input(self) -> OrderInput:
+        data = self.validated_data
+        customer = data["customer"]
+        address = AddressInput(**data["address"]) if data.get("address") else None
+        return OrderInput(
+            delivery_method=data["delivery_method"], email=customer.get("email"), phone=customer.get("phone"),
+            customer_name=customer.get("name", ""), external_id=data.get("external_id") or None, address=address,
+            pickup_location=data.get("pickup_location"), currency=data["currency"].upper(),
+            lines=[LineInput(line["sku"], line["quantity"], line["unit_price"]) for line in data["lines"]])
+
+
+class LineOut(serializers.ModelSerializer):
+    sku = serializers.CharField(source="sku.code")
+    name = serializers.CharField(source="sku.name")
+
+    class Meta:
+        model = OrderLine
+        fields = ["line_number", "sku", "name", "quantity", "backordered_quantity", "unit_price"]
+
+
+class ShipmentOut(serializers.Serializer):
+    tracking_number = serializers.CharField()
+    carrier = serializers.CharField(source="service.carrier.name")
+    service = serializers.CharField(source="service.code")
+    status = serializers.CharField()
+    cost = serializers.DecimalField(max_digits=10, decimal_places=2)
+    estimated_delivery = serializers.DateField()
+    label_url = serializers.SerializerMethodField()
+
+    def get_label_url(self, shipment) -> str:
+        return reverse("shipment-label", kwargs={"tracking_number": shipment.tracking_number})
+
+
+class FulfillmentOut(serializers.ModelSerializer):
+    location = serializers.CharField(source="location.code")
+    location_name = serializers.CharField(source="location.name")
+    shipment = ShipmentOut(allow_null=True)
+    lines = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Fulfillment
+        fields = ["id", "number", "status", "location", "location_name", "lines", "shipment", "rejection_reason",
+                  "created_at", "updated_at"]
+
+    def get_lines(self, fulfillment) -> list[dict]:
+        return [{"sku": a.order_line.sku.code, "quantity": a.quantity, "line_number": a.order_line.line_number}
+                for a in fulfillment.allocations.all() if a.is_active]
+
+
+class FulfillmentDetailOut(FulfillmentOut):
+    order = serializers.CharField(source="order.number")
+    delivery_method = serializers.CharField(source="order.delivery_method")
+
+    class Meta(FulfillmentOut.Meta):
+        fields = [*FulfillmentOut.Meta.fields, "order", "delivery_method"]
+
+
+class EventOut(serializers.ModelSerializer):
+    at = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = OrderEvent
+        fields = ["type", "status_from", "status_to", "message", "actor", "at"]
+
+
+class OrderOut(serializers.ModelSerializer):
+    channel = serializers.CharField(source="channel.code")
+    customer = serializers.SerializerMethodField()
+    address = serializers.SerializerMethodField()
+    pickup_location = serializers.CharField(source="pickup_location.code", allow_null=True, default=None)
+    lines = LineOut(many=True)
+    fulfillments = FulfillmentOut(many=True)
+    timeline = EventOut(many=True, source="events")
+
+    class Meta:
+        model = Order
+        fields = ["number", "external_id", "channel", "status", "delivery_method", "customer", "address",
+                  "pickup_location", "currency", "total_amount", "lines", "fulfillments", "timeline", "placed_at"]
+
+    def get_customer(self, order) -> dict:
+        return {"email": order.customer.email, "phone": order.customer.phone, "name": order.customer.name}
+
+    def get_address(self, order) -> dict | None:
+        if order.delivery_method == DeliveryMethod.PICKUP:
+            return None
+        return {"name": order.ship_name, "line1": order.ship_line1, "line2": order.ship_line2,
+                "city": order.ship_city, "postal_code": order.ship_postal_code, "country": order.ship_country,
+                "latitude": order.ship_latitude, "longitude": order.ship_longitude}
+
+
+class OrderSummaryOut(serializers.ModelSerializer):
+    channel = serializers.CharField(source="channel.code")
+
+    class Meta:
+        model = Order
+        fields = ["number", "external_id", "channel", "status", "delivery_method", "total_amount", "placed_at"]
+
+
+class CancelIn(serializers.Serializer):
+    reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class RejectIn(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=["not_in_stock", "damaged", "capacity", "other"])
+    note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class PackageIn(serializers.Serializer):
+    weight_grams = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    length_cm = serializers.IntegerField(min_value=1, max_value=500, required=False, allow_null=True, default=None)
+    width_cm = serializers.IntegerField(min_value=1, max_value=500, required=False, allow_null=True, default=None)
+    height_cm = serializers.IntegerField(min_value=1, max_value=500, required=False, allow_null=True, default=None)
+
+
+class PackIn(serializers.Serializer):
+    packages = PackageIn(many=True, allow_empty=False, max_length=50)
+
+
+class ShipIn(serializers.Serializer):
+    service_code = serializers.CharField(max_length=32, required=False, allow_null=True, default=None)
+
+
+class CollectIn(serializers.Serializer):
+    code = serializers.CharField(max_length=12)

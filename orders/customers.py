@@ -1,0 +1,58 @@
+"""Matching a buyer to one unified customer record across channels."""
+
+from __future__ import annotations
+
+import phonenumbers
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from omnichannel.errors import ValidationFailed
+from orders.models import Customer
+
+
+def normalise_email(email: str | None) -> str | None:
+    email = (email or "").strip().lower()
+    return email or None
+
+
+def normalise_phone(phone: str | None, *, field: str = "customer.phone") -> str | None:
+    raw = (phone or "").strip()
+    if not raw:
+        return None
+    try:
+        parsed = phonenumbers.parse(raw, settings.OMNICHANNEL["DEFAULT_PHONE_REGION"])
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationFailed(f"Not a phone number: {raw!r}.", field=field) from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValidationFailed(f"Not a valid phone number: {raw!r}.", field=field)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def customer_match(*, email: str | None, phone: str | None, name: str = "") -> Customer:
+    """The one customer for this email or phone (email wins), created if new.
+    Fills in a missing email/phone/name on an existing record. Caller holds a transaction."""
+    email, phone = normalise_email(email), normalise_phone(phone)
+    if not email and not phone:
+        raise ValidationFailed("A customer needs an email or a phone number.", field="customer.email")
+    for _ in range(3):
+        customer = (Customer.objects.filter(email=email).first() if email else None) or (
+            Customer.objects.filter(phone=phone).first() if phone else None)
+        if customer is None:
+            try:
+                with transaction.atomic():
+                    return Customer.objects.create(email=email, phone=phone, name=name)
+            except IntegrityError:
+                continue  # another request created them meanwhile: match again
+        updates = {}
+        if email and not customer.email:
+            updates["email"] = email
+        if phone and not customer.phone and not Customer.objects.filter(phone=phone).exists():
+            updates["phone"] = phone
+        if name and not customer.name:
+            updates["name"] = name
+        if updates:
+            Customer.objects.filter(pk=customer.pk).update(**updates)
+            for key, value in updates.items():
+                setattr(customer, key, value)
+        return customer
+    raise ValidationFailed("Could not match the customer; try again.", field="customer")

@@ -1,0 +1,50 @@
+"""Event names and the writer of the order timeline and the outbox, in one call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omnichannel import outbox
+from orders.models import Fulfillment, Order, OrderEvent
+
+ORDER_PLACED = "order.placed"
+ORDER_CONFIRMED = "order.confirmed"
+ORDER_ROUTED = "order.routed"
+ORDER_BACKORDERED = "order.backordered"
+ORDER_CANCELLED = "order.cancelled"
+FULFILLMENT_CREATED = "fulfillment.created"
+FULFILLMENT_ACCEPTED = "fulfillment.accepted"
+FULFILLMENT_REJECTED = "fulfillment.rejected"
+FULFILLMENT_PICKING_STARTED = "fulfillment.picking_started"
+FULFILLMENT_PICKED = "fulfillment.picked"
+FULFILLMENT_PACKED = "fulfillment.packed"
+FULFILLMENT_READY_FOR_PICKUP = "fulfillment.ready_for_pickup"
+FULFILLMENT_PICKED_UP = "fulfillment.picked_up"
+SHIPMENT_SHIPPED = "shipment.shipped"
+SHIPMENT_DELIVERED = "shipment.delivered"
+ORDER_STATUS_CHANGED = "order.status_changed"
+
+# Events the outside world hears about (customers by email, channels by webhook).
+PUBLIC_EVENTS = {
+    ORDER_CONFIRMED, ORDER_CANCELLED, ORDER_BACKORDERED, FULFILLMENT_PICKING_STARTED, SHIPMENT_SHIPPED,
+    FULFILLMENT_READY_FOR_PICKUP, FULFILLMENT_PICKED_UP, SHIPMENT_DELIVERED, ORDER_STATUS_CHANGED,
+}
+
+
+def record(order: Order, event_type: str, *, actor: str, fulfillment: Fulfillment | None = None,
+           status_from: str = "", status_to: str = "", message: str = "",
+           payload: dict[str, Any] | None = None, publish: bool = True) -> OrderEvent:
+    """Append to the order's timeline and, when `publish`, to the outbox. Caller holds a transaction."""
+    payload = dict(payload or {})
+    entry = OrderEvent.objects.create(
+        order=order, fulfillment=fulfillment, type=event_type, status_from=status_from, status_to=status_to,
+        actor=actor, message=message, payload=payload,
+    )
+    if publish:
+        body = {"order_number": order.number, "order_id": order.pk, "channel_id": order.channel_id,
+                "status": order.status, **payload}
+        if fulfillment is not None:
+            body.setdefault("fulfillment_id", fulfillment.pk)
+            body.setdefault("fulfillment_number", fulfillment.number)
+        outbox.publish(event_type, "order", order.pk, body)
+    return entry

@@ -1,0 +1,241 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+
+
+class Customer(models.Model):
+    """One person across every channel, matched on normalised email or E.164 phone."""
+
+    email = models.EmailField(unique=True, null=True, blank=True)
+    phone = models.CharField(max_length=20, unique=True, null=True, blank=True, help_text="E.164")
+    name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(email__isnull=False) | Q(phone__isnull=False),
+                                              name="customer_has_email_or_phone")]
+
+    def __str__(self) -> str:
+        return self.name or self.email or self.phone or f"Customer {self.pk}"
+
+
+class DeliveryMethod(models.TextChoices):
+    SHIP = "ship", "Ship to address"
+    PICKUP = "pickup", "Click & collect"
+    SAME_DAY = "same_day", "Same-day delivery"
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PLACED = "placed", "Placed, awaiting routing"
+        BACKORDERED = "backordered", "Backordered"
+        ALLOCATED = "allocated", "Allocated to locations"
+        IN_PROGRESS = "in_progress", "Being prepared"
+        READY_FOR_PICKUP = "ready_for_pickup", "Ready for pickup"
+        SHIPPED = "shipped", "Shipped"
+        DELIVERED = "delivered", "Delivered"
+        PICKED_UP = "picked_up", "Picked up"
+        CANCELLED = "cancelled", "Cancelled"
+
+    number = models.CharField(max_length=20, unique=True)
+    channel = models.ForeignKey("channels_sync.SalesChannel", on_delete=models.PROTECT, related_name="orders")
+    external_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001 - NULL: unique only when given
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PLACED, db_index=True)
+    delivery_method = models.CharField(max_length=10, choices=DeliveryMethod.choices)
+    ship_name = models.CharField(max_length=200, blank=True)
+    ship_line1 = models.CharField(max_length=200, blank=True)
+    ship_line2 = models.CharField(max_length=200, blank=True)
+    ship_city = models.CharField(max_length=100, blank=True)
+    ship_postal_code = models.CharField(max_length=20, blank=True)
+    ship_country = models.CharField(max_length=2, blank=True)
+    ship_phone = models.CharField(max_length=20, blank=True)
+    ship_latitude = models.FloatField(null=True, blank=True)
+    ship_longitude = models.FloatField(null=True, blank=True)
+    pickup_location = models.ForeignKey("inventory.Location", null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="pickup_orders")
+    currency = models.CharField(max_length=3, default="EUR")
+    total_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    placed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "external_id"], condition=Q(external_id__isnull=False),
+                                    name="one_order_per_channel_external_id"),
+            models.CheckConstraint(
+                condition=~Q(delivery_method="pickup") | Q(pickup_location__isnull=False),
+                name="pickup_order_has_location"),
+            models.CheckConstraint(
+                condition=Q(delivery_method="pickup") | ~Q(ship_line1=""),
+                name="shipped_order_has_address"),
+        ]
+        ordering = ["-placed_at"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    line_number = models.PositiveSmallIntegerField()
+    sku = models.ForeignKey("inventory.Sku", on_delete=models.PROTECT, related_name="order_lines")
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    backordered_quantity = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["order", "line_number"], name="line_number_once_per_order"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="line_quantity_positive"),
+            models.CheckConstraint(condition=Q(backordered_quantity__lte=models.F("quantity")),
+                                   name="backorder_within_quantity"),
+        ]
+        ordering = ["order", "line_number"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}#{self.line_number}"
+
+
+class Fulfillment(models.Model):
+    """The part of an order that one location fulfils."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Awaiting acceptance"
+        ACCEPTED = "accepted"
+        REJECTED = "rejected"
+        PICKING = "picking"
+        PICKED = "picked"
+        PACKED = "packed"
+        SHIPPED = "shipped"
+        DELIVERED = "delivered"
+        READY_FOR_PICKUP = "ready_for_pickup"
+        PICKED_UP = "picked_up"
+        CANCELLED = "cancelled"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="fulfillments")
+    number = models.CharField(max_length=30, unique=True)
+    location = models.ForeignKey("inventory.Location", on_delete=models.PROTECT, related_name="fulfillments")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
+    carrier_service = models.ForeignKey("transport.CarrierService", null=True, blank=True,
+                                        on_delete=models.PROTECT, related_name="+")
+    shipment = models.OneToOneField("transport.Shipment", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="fulfillment")
+    packages = models.ManyToManyField("warehouse.Package", blank=True, related_name="fulfillments")
+    pickup_code = models.CharField(max_length=12, blank=True)
+    pickup_code_attempts = models.PositiveSmallIntegerField(default=0)
+    rejection_reason = models.CharField(max_length=32, blank=True)
+    rejection_note = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Allocation(models.Model):
+    """Units of an order line held by one reservation at one location.
+
+    Without a fulfillment it is provisional: stock guaranteed at placement, before
+    routing decides where the order is fulfilled (see docs/adr/0001)."""
+
+    order_line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="allocations")
+    location = models.ForeignKey("inventory.Location", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    reservation = models.OneToOneField("inventory.Reservation", on_delete=models.PROTECT, related_name="+")
+    fulfillment = models.ForeignKey(Fulfillment, null=True, blank=True, on_delete=models.CASCADE,
+                                    related_name="allocations")
+    is_active = models.BooleanField(default=True, help_text="False once released (re-routed or cancelled).")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="allocation_quantity_positive")]
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} of line {self.order_line_id} at {self.location_id}"
+
+
+
+class OrderEvent(models.Model):
+    """The order's timeline: every status change with time, actor and payload."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    fulfillment = models.ForeignKey(Fulfillment, null=True, blank=True, on_delete=models.CASCADE,
+                                    related_name="events")
+    type = models.CharField(max_length=64)
+    status_from = models.CharField(max_length=20, blank=True)
+    status_to = models.CharField(max_length=20, blank=True)
+    actor = models.CharField(max_length=100, blank=True)
+    message = models.CharField(max_length=255, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.type} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+
+class RoutingDecision(models.Model):
+    """One run of the router for an order: what it saw, what it chose, and why the others lost."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="routing_decisions")
+    strategy = models.CharField(max_length=20)
+    rule_set_version = models.CharField(max_length=40, blank=True)
+    trigger = models.CharField(max_length=40, default="placed")
+    outcome = models.CharField(max_length=20)
+    excluded_locations = models.JSONField(default=list, blank=True)
+    inputs = models.JSONField(default=dict)
+    plan = models.JSONField(default=list)
+    cost = models.JSONField(default=dict)
+    candidates = models.JSONField(default=list)
+    solver_status = models.CharField(max_length=40, blank=True)
+    duration_ms = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.strategy} {self.outcome} for order {self.order_id}"
+
+
+
+class CustomerNotification(models.Model):
+    """One message to a customer about one event; unique per event and medium, so a task
+    that runs twice never sends twice."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENDING = "sending"
+        SENT = "sent"
+        FAILED = "failed"
+
+    event = models.ForeignKey("kernel.OutboxEvent", on_delete=models.PROTECT, related_name="+")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=64)
+    medium = models.CharField(max_length=16, default="email")
+    recipient = models.CharField(max_length=254)
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["event", "medium"], name="one_notification_per_event_medium")]
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.recipient} ({self.status})"

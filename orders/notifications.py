@@ -1,0 +1,80 @@
+"""Customer notifications: what the customer hears, and when. One per event and medium."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from omnichannel.models import OutboxEvent
+from orders import events
+from orders.models import CustomerNotification, Order
+
+TEMPLATES: dict[str, tuple[str, str]] = {
+    events.ORDER_CONFIRMED: ("We have your order {number}",
+                             "Hello {name},\n\nThank you: order {number} is confirmed. We will tell you as soon as "
+                             "we start preparing it."),
+    events.FULFILLMENT_PICKING_STARTED: ("Your order {number} is being prepared",
+                                         "Hello {name},\n\nYour order {number} is being prepared right now at "
+                                         "{location}."),
+    events.SHIPMENT_SHIPPED: ("Your order {number} is on its way",
+                              "Hello {name},\n\nYour order {number} is on its way with {carrier}. "
+                              "Tracking number: {tracking_number}."),
+    events.FULFILLMENT_READY_FOR_PICKUP: ("Your order {number} is ready for pickup",
+                                          "Hello {name},\n\nYour order {number} is ready for pickup at {location}. "
+                                          "Show this code at the counter: {pickup_code}."),
+    events.SHIPMENT_DELIVERED: ("Your order {number} has been delivered",
+                                "Hello {name},\n\nYour order {number} has been delivered. Enjoy!"),
+    events.FULFILLMENT_PICKED_UP: ("Thanks for collecting order {number}",
+                                   "Hello {name},\n\nYou collected order {number}. Enjoy!"),
+    events.ORDER_CANCELLED: ("Your order {number} has been cancelled",
+                             "Hello {name},\n\nYour order {number} has been cancelled. {reason}"),
+}
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def notification_prepare(event: OutboxEvent) -> CustomerNotification | None:
+    """Write the notification row for an event once (the unique constraint makes a second
+    run a no-op). Returns it when there is something to send."""
+    if event.type not in TEMPLATES:
+        return None
+    order = Order.objects.select_related("customer").filter(pk=event.payload.get("order_id")).first()
+    if order is None or not order.customer.email:
+        return None
+    subject, body = TEMPLATES[event.type]
+    context = _Blank(event.payload, number=order.number, name=order.customer.name or "there")
+    if "location" not in event.payload and event.payload.get("fulfillment_id"):
+        context["location"] = order.fulfillments.filter(pk=event.payload["fulfillment_id"]).values_list(
+            "location__name", flat=True).first() or ""
+    try:
+        with transaction.atomic():
+            return CustomerNotification.objects.create(
+                event=event, order=order, kind=event.type, medium="email", recipient=order.customer.email,
+                subject=subject.format_map(context), body=body.format_map(context))
+    except IntegrityError:
+        return CustomerNotification.objects.filter(event=event, medium="email").first()
+
+
+def notification_send(notification_id: int) -> bool:
+    """Send a prepared notification unless already sent. The row is claimed with a
+    conditional update, so two workers never both send it."""
+    claimed = CustomerNotification.objects.filter(
+        pk=notification_id, status__in=[CustomerNotification.Status.PENDING, CustomerNotification.Status.FAILED]
+    ).update(status=CustomerNotification.Status.SENDING)
+    if not claimed:
+        return False
+    notification = CustomerNotification.objects.get(pk=notification_id)
+    try:
+        send_mail(notification.subject, notification.body, settings.DEFAULT_FROM_EMAIL, [notification.recipient])
+    except Exception as exc:
+        CustomerNotification.objects.filter(pk=notification_id).update(
+            status=CustomerNotification.Status.FAILED, attempts=notification.attempts + 1, last_error=repr(exc))
+        raise
+    CustomerNotification.objects.filter(pk=notification_id).update(
+        status=CustomerNotification.Status.SENT, attempts=notification.attempts + 1, sent_at=timezone.now())
+    return True

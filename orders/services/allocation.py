@@ -1,0 +1,85 @@
+"""Turning a sourcing plan into reservations and allocations, for placement and routing."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from inventory import selectors as inventory_selectors
+from inventory import services as inventory_services
+from inventory.errors import InsufficientStock
+from inventory.models import Location
+from orders.models import Allocation, Fulfillment, Order, OrderLine
+from orders.sourcing import Candidate, Plan, plan_nearest
+
+RESERVATION_REFERENCE = "order_line"
+
+
+def destination_of(order: Order) -> tuple[float, float] | None:
+    if order.delivery_method == "pickup" and order.pickup_location is not None:
+        return (order.pickup_location.latitude, order.pickup_location.longitude)
+    if order.ship_latitude is not None and order.ship_longitude is not None:
+        return (order.ship_latitude, order.ship_longitude)
+    return None
+
+
+def candidate_locations(order: Order, exclude: Iterable[int] = ()) -> dict[int, Location]:
+    qs = inventory_selectors.locations_for_method(order.delivery_method, order.pickup_location_id)
+    excluded = set(exclude)
+    return {loc.pk: loc for loc in qs if loc.pk not in excluded}
+
+
+def candidates_with_stock(order: Order, sku_ids: set[int], locations: dict[int, Location],
+                          held: dict[tuple[int, int], int] | None = None) -> tuple[list[Candidate], dict]:
+    """Candidates with available stock, plus units this order already holds (`held`,
+    keyed (location_id, sku_id)) added back, since moving them is not taking new stock."""
+    stock: dict[int, dict[int, int]] = defaultdict(dict)
+    level_ids: dict[tuple[int, int], int] = {}
+    for row in inventory_selectors.stock_rows(sku_ids, locations.keys()):
+        stock[row.location_id][row.sku_id] = row.available
+        level_ids[(row.location_id, row.sku_id)] = row.stock_level_id
+    for (loc_id, sku_id), qty in (held or {}).items():
+        if loc_id in locations:
+            stock[loc_id][sku_id] = stock[loc_id].get(sku_id, 0) + qty
+    candidates = [Candidate(loc_id, locations[loc_id].latitude, locations[loc_id].longitude, dict(s))
+                  for loc_id, s in stock.items()]
+    return candidates, level_ids
+
+
+def reserve_plan(needs: list[tuple[OrderLine, int]], plan: Plan, *, actor: str,
+                 fulfillments: dict[int, Fulfillment] | None = None) -> list[Allocation]:
+    """Reserve the plan's units for each (line, units needed) and record allocations.
+    Raises InsufficientStock if another order took the stock since the plan was read
+    (the caller rolls back to its savepoint and plans again)."""
+    remaining = {loc: dict(skus) for loc, skus in plan.take.items()}
+    wanted: list[tuple[OrderLine, int, int]] = []  # (line, location_id, qty)
+    for line, need in needs:
+        for loc_id, skus in remaining.items():
+            if need == 0:
+                break
+            got = min(need, skus.get(line.sku_id, 0))
+            if got:
+                skus[line.sku_id] -= got
+                need -= got
+                wanted.append((line, loc_id, got))
+    if not wanted:
+        return []
+    levels = inventory_selectors.stock_level_ids({(loc, line.sku_id) for line, loc, _ in wanted})
+    requests = [inventory_services.ReserveRequest(levels[(loc, line.sku_id)], qty, str(line.pk))
+                for line, loc, qty in wanted]
+    if len(levels) < len({(loc, line.sku_id) for line, loc, _ in wanted}):
+        raise InsufficientStock([])  # a plan only names stock levels it read: a race, plan again
+    reservations = inventory_services.stock_reserve(requests, reference_type=RESERVATION_REFERENCE, actor=actor)
+    allocations = [
+        Allocation(order_line=line, location_id=loc, quantity=qty, reservation=res,
+                   fulfillment=(fulfillments or {}).get(loc))
+        for (line, loc, qty), res in zip(wanted, reservations, strict=True)
+    ]
+    return Allocation.objects.bulk_create(allocations)
+
+
+def plan_for(order: Order, needs: dict[int, int], *, exclude: Iterable[int] = (),
+             held: dict[tuple[int, int], int] | None = None) -> Plan:
+    locations = candidate_locations(order, exclude)
+    candidates, _ = candidates_with_stock(order, set(needs), locations, held)
+    return plan_nearest(needs, candidates, destination_of(order))

@@ -1,0 +1,190 @@
+"""A fulfillment's life at its location: accept or reject, pick, pack, ship or hand over.
+
+Each action is a guarded transition: from the wrong state it raises InvalidTransition
+(409 with the current state) and changes nothing. Callers hold a transaction, except
+`fulfillment_collect`, which commits a wrong-code attempt before it raises."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F as Col
+
+from inventory import services as inventory_services
+from omnichannel.errors import InvalidTransition, ValidationFailed
+from orders import events
+from orders.errors import PickupCodeInvalid, PickupCodeLocked, WrongDeliveryMethod
+from orders.models import Allocation, DeliveryMethod, Fulfillment, Order
+from orders.services.numbers import new_pickup_code
+from orders.services.status import refresh_order_status
+from transport import services as transport_services
+from warehouse import services as warehouse_services
+
+S = Fulfillment.Status
+
+REJECT_REASONS = {"not_in_stock", "damaged", "capacity", "other"}
+
+
+@dataclass(frozen=True)
+class PackageInput:
+    weight_grams: int
+    length_cm: int | None = None
+    width_cm: int | None = None
+    height_cm: int | None = None
+
+
+def fulfillment_lock(fulfillment_id: int) -> Fulfillment:
+    """Lock the order, then the fulfillment (always in that order)."""
+    order_id = Fulfillment.objects.values_list("order_id", flat=True).get(pk=fulfillment_id)
+    Order.objects.select_for_update().filter(pk=order_id).first()
+    return Fulfillment.objects.select_for_update().select_related("order", "location").get(pk=fulfillment_id)
+
+
+def _transition(fulfillment: Fulfillment, allowed: set[str], new: str, action: str, *, actor: str,
+                event_type: str, publish: bool = True, message: str = "", payload: dict | None = None,
+                **fields) -> Fulfillment:
+    if fulfillment.status not in allowed:
+        raise InvalidTransition("fulfillment", fulfillment.status, action)
+    old = fulfillment.status
+    fulfillment.status = new
+    for key, value in fields.items():
+        setattr(fulfillment, key, value)
+    fulfillment.save(update_fields=["status", "updated_at", *fields])
+    order = fulfillment.order
+    refresh_order_status(order, actor=actor, announce=False)
+    events.record(order, event_type, actor=actor, fulfillment=fulfillment, status_from=old, status_to=new,
+                  message=message, payload=payload, publish=publish)
+    return fulfillment
+
+
+def _allocations(fulfillment: Fulfillment) -> list[Allocation]:
+    return list(fulfillment.allocations.filter(is_active=True))
+
+
+def fulfillment_accept(fulfillment: Fulfillment, *, actor: str) -> Fulfillment:
+    return _transition(fulfillment, {S.PENDING}, S.ACCEPTED, "accept", actor=actor,
+                       event_type=events.FULFILLMENT_ACCEPTED, publish=False)
+
+
+def fulfillment_reject(fulfillment: Fulfillment, *, reason: str, note: str = "", actor: str) -> Fulfillment:
+    """The location cannot fulfil it: release its units; the caller re-routes the order
+    (after commit) without this location."""
+    if reason not in REJECT_REASONS:
+        raise ValidationFailed(f"Reason must be one of {sorted(REJECT_REASONS)}.", field="reason")
+    if fulfillment.status not in {S.PENDING, S.ACCEPTED}:
+        raise InvalidTransition("fulfillment", fulfillment.status, "reject")
+    allocations = _allocations(fulfillment)
+    inventory_services.reservations_release([a.reservation_id for a in allocations], reason="rejected", actor=actor)
+    Allocation.objects.filter(pk__in=[a.pk for a in allocations]).update(is_active=False)
+    return _transition(fulfillment, {S.PENDING, S.ACCEPTED}, S.REJECTED, "reject", actor=actor,
+                       event_type=events.FULFILLMENT_REJECTED, publish=True, message=note,
+                       payload={"reason": reason}, rejection_reason=reason, rejection_note=note[:255])
+
+
+def fulfillment_start_picking(fulfillment: Fulfillment, *, actor: str) -> Fulfillment:
+    return _transition(fulfillment, {S.ACCEPTED}, S.PICKING, "start picking", actor=actor,
+                       event_type=events.FULFILLMENT_PICKING_STARTED, message="Your order is being prepared")
+
+
+def fulfillment_mark_picked(fulfillment: Fulfillment, *, actor: str) -> Fulfillment:
+    return _transition(fulfillment, {S.PICKING}, S.PICKED, "mark picked", actor=actor,
+                       event_type=events.FULFILLMENT_PICKED, publish=False)
+
+
+def fulfillment_pack(fulfillment: Fulfillment, *, packages: Sequence[PackageInput], actor: str) -> Fulfillment:
+    if fulfillment.status != S.PICKED:
+        raise InvalidTransition("fulfillment", fulfillment.status, "pack")
+    if not packages:
+        raise ValidationFailed("Pack at least one package.", field="packages")
+    for index, package in enumerate(packages):
+        if package.weight_grams <= 0:
+            raise ValidationFailed("Weight must be a positive number of grams.",
+                                   field=f"packages[{index}].weight_grams")
+    created = [warehouse_services.package_create(
+        location=fulfillment.location, reference=fulfillment.number, weight_grams=p.weight_grams,
+        length_cm=p.length_cm, width_cm=p.width_cm, height_cm=p.height_cm) for p in packages]
+    fulfillment.packages.add(*created)
+    return _transition(fulfillment, {S.PICKED}, S.PACKED, "pack", actor=actor, event_type=events.FULFILLMENT_PACKED,
+                       publish=False, payload={"packages": [p.pk for p in created],
+                                               "weight_grams": sum(p.weight_grams for p in created)})
+
+
+def fulfillment_ship(fulfillment: Fulfillment, *, actor: str, service_code: str | None = None) -> Fulfillment:
+    """Book the shipment (tracking number + label) and commit the stock: on_hand and
+    reserved both fall. The built-in carrier is computed locally; an external carrier
+    would be booked after commit (see docs/adr/0002)."""
+    order = fulfillment.order
+    if order.delivery_method == DeliveryMethod.PICKUP:
+        raise WrongDeliveryMethod("A click & collect order is handed over, not shipped.", field=None)
+    if fulfillment.status != S.PACKED:
+        raise InvalidTransition("fulfillment", fulfillment.status, "ship")
+    shipment = transport_services.shipment_book(
+        reference=fulfillment.number, service_code=service_code or getattr(fulfillment.carrier_service, "code", None),
+        same_day=order.delivery_method == DeliveryMethod.SAME_DAY,
+        origin=_location_address(fulfillment), destination=_order_address(order),
+        parcels=[transport_services.ParcelInput(p.weight_grams, p.length_cm, p.width_cm, p.height_cm)
+                 for p in fulfillment.packages.order_by("pk")])
+    inventory_services.reservations_commit([a.reservation_id for a in _allocations(fulfillment)], reason="ship",
+                                           actor=actor)
+    return _transition(fulfillment, {S.PACKED}, S.SHIPPED, "ship", actor=actor, event_type=events.SHIPMENT_SHIPPED,
+                       message=f"On its way with {shipment.service.name}",
+                       payload={"tracking_number": shipment.tracking_number, "carrier": shipment.service.carrier.name,
+                                "service": shipment.service.code, "shipment_id": shipment.pk},
+                       shipment=shipment, carrier_service=shipment.service)
+
+
+def fulfillment_mark_delivered(fulfillment: Fulfillment, *, actor: str, occurred_at=None) -> Fulfillment | None:
+    if fulfillment.status == S.DELIVERED:
+        return None  # the carrier told us twice
+    return _transition(fulfillment, {S.SHIPPED}, S.DELIVERED, "mark delivered", actor=actor,
+                       event_type=events.SHIPMENT_DELIVERED, message="Delivered",
+                       payload={"tracking_number": fulfillment.shipment.tracking_number if fulfillment.shipment else "",
+                                "delivered_at": occurred_at.isoformat() if occurred_at else None})
+
+
+def fulfillment_ready_for_pickup(fulfillment: Fulfillment, *, actor: str) -> Fulfillment:
+    if fulfillment.order.delivery_method != DeliveryMethod.PICKUP:
+        raise WrongDeliveryMethod("Only click & collect orders become ready for pickup.", field=None)
+    code = new_pickup_code()
+    return _transition(fulfillment, {S.PACKED}, S.READY_FOR_PICKUP, "make ready for pickup", actor=actor,
+                       event_type=events.FULFILLMENT_READY_FOR_PICKUP, message="Ready for pickup",
+                       payload={"pickup_code": code, "location": fulfillment.location.name},
+                       pickup_code=code, pickup_code_attempts=0)
+
+
+def fulfillment_collect(fulfillment_id: int, *, code: str, actor: str) -> Fulfillment:
+    """Hand a pickup order to the customer after checking their code. Opens its own
+    transactions: a wrong code is counted (and committed) before the error is raised."""
+    limit = settings.OMNICHANNEL["PICKUP_CODE_MAX_ATTEMPTS"]
+    with transaction.atomic():
+        fulfillment = fulfillment_lock(fulfillment_id)
+        if fulfillment.status != S.READY_FOR_PICKUP:
+            raise InvalidTransition("fulfillment", fulfillment.status, "hand over")
+        if fulfillment.pickup_code_attempts >= limit:
+            raise PickupCodeLocked("Too many wrong codes: ask the customer for ID and re-issue the code.",
+                                   field="code")
+        if hmac.compare_digest(str(code or "").strip(), fulfillment.pickup_code):
+            inventory_services.reservations_commit([a.reservation_id for a in _allocations(fulfillment)],
+                                                   reason="pickup", actor=actor)
+            return _transition(fulfillment, {S.READY_FOR_PICKUP}, S.PICKED_UP, "hand over", actor=actor,
+                               event_type=events.FULFILLMENT_PICKED_UP, message="Collected by the customer")
+        Fulfillment.objects.filter(pk=fulfillment.pk).update(pickup_code_attempts=Col("pickup_code_attempts") + 1)
+        left = limit - fulfillment.pickup_code_attempts - 1
+    raise PickupCodeInvalid(f"Wrong pickup code ({left} attempt(s) left).", field="code",
+                            extra={"attempts_left": left})
+
+
+def _location_address(fulfillment: Fulfillment) -> dict:
+    loc = fulfillment.location
+    return {"name": loc.name, "line1": loc.address_line1, "city": loc.city, "postal_code": loc.postal_code,
+            "country": loc.country, "lat": loc.latitude, "lng": loc.longitude}
+
+
+def _order_address(order: Order) -> dict:
+    return {"name": order.ship_name, "line1": order.ship_line1, "line2": order.ship_line2, "city": order.ship_city,
+            "postal_code": order.ship_postal_code, "country": order.ship_country, "phone": order.ship_phone,
+            "lat": order.ship_latitude, "lng": order.ship_longitude}

@@ -1,0 +1,148 @@
+"""Capture: an order arrives, is validated, matched to a customer, and its stock is
+guaranteed (reserved) in the same transaction."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+
+from inventory import selectors as inventory_selectors
+from inventory.errors import InsufficientStock, QuantityInvalid, Shortage, UnknownSku
+from inventory.models import Location, Sku
+from omnichannel.errors import ValidationFailed
+from orders import events
+from orders.customers import customer_match
+from orders.errors import AddressRequired, PickupNotPossible
+from orders.models import DeliveryMethod, Order, OrderLine
+from orders.services.allocation import plan_for, reserve_plan
+from orders.services.inputs import ChannelContext, OrderInput
+from orders.services.numbers import new_order_number
+
+MAX_LINES = 200
+PLACEMENT_ATTEMPTS = 4
+
+
+def order_get_by_external_id(channel_id: int, external_id: str | None) -> Order | None:
+    if not external_id:
+        return None
+    return Order.objects.filter(channel_id=channel_id, external_id=external_id).first()
+
+
+def _validate(data: OrderInput) -> tuple[dict[str, Sku], Location | None]:
+    if data.delivery_method not in DeliveryMethod.values:
+        raise ValidationFailed(f"Unknown delivery method {data.delivery_method!r}.", field="delivery_method")
+    if not data.lines:
+        raise ValidationFailed("An order needs at least one line.", field="lines")
+    if len(data.lines) > MAX_LINES:
+        raise ValidationFailed(f"An order has at most {MAX_LINES} lines.", field="lines")
+    for index, line in enumerate(data.lines):
+        if line.quantity <= 0:
+            raise QuantityInvalid("Quantity must be a positive whole number.", field=f"lines[{index}].quantity")
+    skus = inventory_selectors.skus_by_code(line.sku for line in data.lines)
+    for index, line in enumerate(data.lines):
+        if line.sku not in skus:
+            raise UnknownSku(f"Unknown SKU {line.sku!r}.", field=f"lines[{index}].sku")
+    pickup = None
+    if data.delivery_method == DeliveryMethod.PICKUP:
+        pickup = Location.objects.filter(code=data.pickup_location or "", is_active=True).first()
+        if pickup is None:
+            raise PickupNotPossible(f"Unknown pickup location {data.pickup_location!r}.", field="pickup_location")
+        if not pickup.can_pickup:
+            raise PickupNotPossible(f"{pickup.name} does not offer click & collect.", field="pickup_location")
+    else:
+        address = data.address
+        if address is None or not address.line1.strip() or not address.city.strip():
+            raise AddressRequired("A shipped order needs an address with line1 and city.", field="address")
+    return skus, pickup
+
+
+def order_place(data: OrderInput, ctx: ChannelContext) -> tuple[Order, bool]:
+    """Create the order and reserve its stock, or change nothing.
+
+    Returns (order, created). The same (channel, external_id) returns the existing order.
+    Short stock: InsufficientStock (409 with the short lines) unless the channel backorders.
+    Caller holds a transaction."""
+    existing = order_get_by_external_id(ctx.channel_id, data.external_id)
+    if existing is not None:
+        return existing, False
+    skus, pickup = _validate(data)
+    customer = customer_match(email=data.email, phone=data.phone, name=data.customer_name)
+    order = _create_order(data, ctx, skus, pickup, customer)
+    if order is None:  # a concurrent request with the same external id won the race
+        return order_get_by_external_id(ctx.channel_id, data.external_id), False  # type: ignore[return-value]
+    lines = list(order.lines.all())
+    backordered = _guarantee_stock(order, lines, ctx)
+    if backordered:
+        for line in lines:
+            if line.backordered_quantity:
+                OrderLine.objects.filter(pk=line.pk).update(backordered_quantity=line.backordered_quantity)
+    events.record(order, events.ORDER_PLACED, actor=ctx.actor, status_to=order.status,
+                  payload={"backordered_units": backordered, "lines": len(lines)})
+    events.record(order, events.ORDER_CONFIRMED, actor=ctx.actor, message="Order confirmed")
+    return order, True
+
+
+def _create_order(data: OrderInput, ctx: ChannelContext, skus: dict[str, Sku], pickup: Location | None,
+                  customer) -> Order | None:
+    address = data.address
+    fields = {}
+    if address is not None and data.delivery_method != DeliveryMethod.PICKUP:
+        fields = {"ship_name": address.name or data.customer_name, "ship_line1": address.line1,
+                  "ship_line2": address.line2, "ship_city": address.city, "ship_postal_code": address.postal_code,
+                  "ship_country": address.country, "ship_phone": address.phone,
+                  "ship_latitude": address.latitude, "ship_longitude": address.longitude}
+    total = sum((line.unit_price * line.quantity for line in data.lines), Decimal("0"))
+    for _ in range(3):
+        try:
+            with transaction.atomic():
+                order = Order.objects.create(
+                    number=new_order_number(), channel_id=ctx.channel_id, external_id=data.external_id or None,
+                    customer=customer, delivery_method=data.delivery_method, pickup_location=pickup,
+                    currency=data.currency, total_amount=total, **fields)
+        except IntegrityError:
+            if order_get_by_external_id(ctx.channel_id, data.external_id):
+                return None
+            continue  # order number collision: draw another
+        OrderLine.objects.bulk_create([
+            OrderLine(order=order, line_number=i + 1, sku=skus[line.sku], quantity=line.quantity,
+                      unit_price=line.unit_price)
+            for i, line in enumerate(data.lines)
+        ])
+        return order
+    raise ValidationFailed("Could not allocate an order number; try again.", field=None)
+
+
+def _guarantee_stock(order: Order, lines: list[OrderLine], ctx: ChannelContext) -> int:
+    """Reserve every unit provisionally (nearest stock first); returns the backordered units."""
+    needs: dict[int, int] = defaultdict(int)
+    for line in lines:
+        needs[line.sku_id] += line.quantity
+    for _ in range(PLACEMENT_ATTEMPTS):
+        plan = plan_for(order, dict(needs))
+        if plan.unfilled and not ctx.allow_backorder:
+            raise InsufficientStock(_shortages(lines, needs, plan.unfilled))
+        try:
+            with transaction.atomic():
+                reserve_plan([(line, line.quantity) for line in lines], plan, actor=ctx.actor)
+        except InsufficientStock:
+            continue  # another order took the stock between read and reserve: plan again
+        _mark_backorders(lines, plan.unfilled)
+        return plan.unfilled_units
+    raise InsufficientStock(_shortages(lines, needs, dict(needs)))
+
+
+def _mark_backorders(lines: list[OrderLine], unfilled: dict[int, int]) -> None:
+    left = dict(unfilled)
+    for line in reversed(lines):
+        short = min(line.quantity, left.get(line.sku_id, 0))
+        if short:
+            line.backordered_quantity = short
+            left[line.sku_id] -= short
+
+
+def _shortages(lines: list[OrderLine], needs: dict[int, int], unfilled: dict[int, int]) -> list[Shortage]:
+    codes = {line.sku_id: line.sku.code for line in lines}
+    return [Shortage(sku=codes[sku], requested=needs[sku], available=needs[sku] - short)
+            for sku, short in unfilled.items() if short]

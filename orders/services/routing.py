@@ -1,0 +1,161 @@
+"""Routing: decide which locations fulfil an order, move its reservations there, and
+create one fulfillment per location. Runs in a Celery task after `order.placed`, after a
+rejection, and when backordered stock may have arrived."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import Sum
+
+from inventory import services as inventory_services
+from inventory.errors import InsufficientStock
+from orders import events
+from orders.models import Allocation, Fulfillment, Order, OrderLine, RoutingDecision
+from orders.services.allocation import (
+    candidate_locations,
+    candidates_with_stock,
+    destination_of,
+    reserve_plan,
+)
+from orders.services.status import refresh_order_status
+from orders.sourcing import Plan, distance_km, plan_nearest
+
+ROUTABLE = {Order.Status.PLACED, Order.Status.BACKORDERED, Order.Status.ALLOCATED, Order.Status.IN_PROGRESS}
+ROUTE_ATTEMPTS = 4
+STRATEGY = "nearest"
+
+
+def order_route(order_id: int, *, trigger: str = "placed", actor: str = "router") -> RoutingDecision | None:
+    """Route every unit of the order not yet in a fulfillment. Caller holds a transaction.
+
+    Idempotent: an order with nothing left to route, or no longer routable, is left alone."""
+    order = Order.objects.select_for_update(of=("self",)).select_related("pickup_location").filter(pk=order_id).first()
+    if order is None or order.status not in ROUTABLE:
+        return None
+    lines = list(order.lines.select_related("sku"))
+    provisional = list(Allocation.objects.filter(order_line__order=order, is_active=True, fulfillment__isnull=True))
+    placed = _placed_units(order)
+    needs_by_line = [(line, line.quantity - placed.get(line.pk, 0)) for line in lines]
+    needs_by_line = [(line, n) for line, n in needs_by_line if n > 0]
+    if not needs_by_line:
+        return None
+    excluded = rejected_location_ids(order)
+    started = time.perf_counter()
+    for _attempt in range(ROUTE_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                plan, candidates = _plan(order, needs_by_line, provisional, excluded)
+                fulfillments = _apply(order, needs_by_line, provisional, plan, actor)
+                break
+        except InsufficientStock:
+            continue  # stock taken meanwhile: plan again with fresh stock
+    else:
+        plan, candidates, fulfillments = Plan(unfilled={}), [], {}
+        for line, need in needs_by_line:
+            plan.unfilled[line.sku_id] = plan.unfilled.get(line.sku_id, 0) + need
+    decision = _record_decision(order, plan, candidates, excluded, trigger, time.perf_counter() - started)
+    _announce(order, fulfillments, plan, actor, decision)
+    return decision
+
+
+def rejected_location_ids(order: Order) -> set[int]:
+    return set(order.fulfillments.filter(status=Fulfillment.Status.REJECTED).values_list("location_id", flat=True))
+
+
+def _placed_units(order: Order) -> dict[int, int]:
+    rows = (Allocation.objects.filter(order_line__order=order, is_active=True, fulfillment__isnull=False)
+            .values_list("order_line_id").annotate(total=Sum("quantity")).values_list("order_line_id", "total"))
+    return dict(rows)
+
+
+def _plan(order: Order, needs_by_line, provisional: list[Allocation], excluded: set[int]):
+    needs: dict[int, int] = defaultdict(int)
+    for line, need in needs_by_line:
+        needs[line.sku_id] += need
+    held: dict[tuple[int, int], int] = defaultdict(int)
+    sku_of_line = {line.pk: line.sku_id for line, _ in needs_by_line}
+    for alloc in provisional:
+        held[(alloc.location_id, sku_of_line.get(alloc.order_line_id, 0))] += alloc.quantity
+    locations = candidate_locations(order, excluded)
+    candidates, _ = candidates_with_stock(order, set(needs), locations, held)
+    plan = plan_nearest(dict(needs), candidates, destination_of(order))
+    return plan, candidates
+
+
+def _apply(order: Order, needs_by_line, provisional: list[Allocation], plan: Plan, actor: str) -> dict[int, Fulfillment]:
+    """Create the plan's fulfillments: provisional holds already at a chosen location are
+    kept (no ledger churn), the others released, and the rest reserved at the chosen locations."""
+    fulfillments = {loc_id: _new_fulfillment(order, loc_id) for loc_id in plan.take}
+    remaining = {loc: dict(skus) for loc, skus in plan.take.items()}
+    sku_of_line = {line.pk: line.sku_id for line, _ in needs_by_line}
+    kept: dict[int, int] = defaultdict(int)
+    release: list[Allocation] = []
+    for alloc in provisional:
+        sku_id = sku_of_line.get(alloc.order_line_id)
+        if sku_id is not None and remaining.get(alloc.location_id, {}).get(sku_id, 0) >= alloc.quantity:
+            remaining[alloc.location_id][sku_id] -= alloc.quantity
+            kept[alloc.order_line_id] += alloc.quantity
+            Allocation.objects.filter(pk=alloc.pk).update(fulfillment=fulfillments[alloc.location_id])
+        else:
+            release.append(alloc)
+    if release:
+        inventory_services.reservations_release([a.reservation_id for a in release], reason="reroute", actor=actor)
+        Allocation.objects.filter(pk__in=[a.pk for a in release]).update(is_active=False)
+    still_needed = [(line, need - kept[line.pk]) for line, need in needs_by_line if need > kept[line.pk]]
+    reserve_plan(still_needed, Plan(take=remaining), actor=actor, fulfillments=fulfillments)
+    _set_backorders(needs_by_line, plan)
+    return fulfillments
+
+
+def _new_fulfillment(order: Order, location_id: int) -> Fulfillment:
+    count = order.fulfillments.count()
+    return Fulfillment.objects.create(order=order, location_id=location_id, number=f"{order.number}-{count + 1}")
+
+
+def _set_backorders(needs_by_line, plan: Plan) -> None:
+    left = dict(plan.unfilled)
+    for line, need in reversed(needs_by_line):
+        short = min(need, left.get(line.sku_id, 0))
+        left[line.sku_id] = left.get(line.sku_id, 0) - short
+        OrderLine.objects.filter(pk=line.pk).update(backordered_quantity=short)
+        line.backordered_quantity = short
+
+
+def _record_decision(order: Order, plan: Plan, candidates, excluded: set[int], trigger: str,
+                     seconds: float) -> RoutingDecision:
+    destination = destination_of(order)
+    chosen = set(plan.take)
+    rows = [{"location_id": c.location_id, "distance_km": round(distance_km(c, destination), 2),
+             "stock": {str(k): v for k, v in c.stock.items()},
+             "outcome": "chosen" if c.location_id in chosen else "not_needed"} for c in candidates]
+    outcome = "routed" if plan.take and not plan.unfilled else ("partial" if plan.take else "backordered")
+    return RoutingDecision.objects.create(
+        order=order, strategy=STRATEGY, trigger=trigger, outcome=outcome, excluded_locations=sorted(excluded),
+        inputs={"destination": destination, "method": order.delivery_method},
+        plan=[{"location_id": loc, "sku_id": sku, "qty": qty} for loc, skus in plan.take.items()
+              for sku, qty in skus.items()],
+        cost={"unfilled_units": plan.unfilled_units}, candidates=rows, solver_status="heuristic",
+        duration_ms=round(seconds * 1000, 3))
+
+
+def _announce(order: Order, fulfillments: dict[int, Fulfillment], plan: Plan, actor: str,
+              decision: RoutingDecision) -> None:
+    before = order.status
+    for fulfillment in fulfillments.values():
+        events.record(order, events.FULFILLMENT_CREATED, actor=actor, fulfillment=fulfillment,
+                      status_to=fulfillment.status, message=f"Sent to {fulfillment.location_id}",
+                      payload={"location_id": fulfillment.location_id}, publish=False)
+    refresh_order_status(order, actor=actor, announce=False)
+    event = events.ORDER_BACKORDERED if plan.unfilled and not fulfillments else events.ORDER_ROUTED
+    events.record(order, event, actor=actor, status_from=before, status_to=order.status,
+                  payload={"decision_id": decision.pk, "fulfillments": [f.number for f in fulfillments.values()],
+                           "backordered_units": plan.unfilled_units})
+
+
+def backordered_orders(limit: int = 100) -> Iterable[int]:
+    return (Order.objects.filter(status=Order.Status.BACKORDERED).order_by("placed_at")
+            .values_list("pk", flat=True)[:limit])

@@ -1,0 +1,56 @@
+"""The order's status follows from its fulfillments and what is still unrouted."""
+
+from __future__ import annotations
+
+from django.db.models import Sum
+
+from orders import events
+from orders.models import Allocation, Fulfillment, Order
+
+F = Fulfillment.Status
+LIVE = {F.PENDING, F.ACCEPTED, F.PICKING, F.PICKED, F.PACKED, F.SHIPPED, F.DELIVERED, F.READY_FOR_PICKUP,
+        F.PICKED_UP}
+STARTED = {F.PICKING, F.PICKED, F.PACKED}
+DONE = {F.DELIVERED, F.PICKED_UP}
+
+
+def unrouted_units(order: Order) -> int:
+    wanted = order.lines.aggregate(total=Sum("quantity"))["total"] or 0
+    placed = (Allocation.objects.filter(order_line__order=order, is_active=True, fulfillment__isnull=False)
+              .aggregate(total=Sum("quantity"))["total"] or 0)
+    return wanted - placed
+
+
+def derive_status(order: Order) -> str:
+    if order.status == Order.Status.CANCELLED:
+        return order.status
+    statuses = [s for s in order.fulfillments.values_list("status", flat=True) if s in LIVE]
+    unrouted = unrouted_units(order)
+    if not statuses:
+        return Order.Status.BACKORDERED if order.lines.filter(backordered_quantity__gt=0).exists() \
+            else Order.Status.PLACED
+    if all(s in DONE for s in statuses):
+        if unrouted:
+            return Order.Status.BACKORDERED
+        return Order.Status.PICKED_UP if all(s == F.PICKED_UP for s in statuses) else Order.Status.DELIVERED
+    if all(s in DONE | {F.SHIPPED} for s in statuses):
+        return Order.Status.SHIPPED
+    if all(s in DONE | {F.SHIPPED, F.READY_FOR_PICKUP} for s in statuses):
+        return Order.Status.READY_FOR_PICKUP
+    if any(s in STARTED | DONE | {F.SHIPPED, F.READY_FOR_PICKUP} for s in statuses):
+        return Order.Status.IN_PROGRESS
+    return Order.Status.ALLOCATED
+
+
+def refresh_order_status(order: Order, *, actor: str, announce: bool = True) -> str:
+    """Store the derived status; when it changed and `announce`, write `order.status_changed`.
+    Caller holds a transaction (and normally the order's row lock)."""
+    new = derive_status(order)
+    old = order.status
+    if new != old:
+        Order.objects.filter(pk=order.pk).update(status=new)
+        order.status = new
+        if announce:
+            events.record(order, events.ORDER_STATUS_CHANGED, actor=actor, status_from=old, status_to=new,
+                          publish=False)
+    return new

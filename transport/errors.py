@@ -1,0 +1,13 @@
+from omnichannel.errors import BusinessRuleViolated, NotFound, ValidationFailed
+
+
+class NoCarrierService(BusinessRuleViolated):
+    code = "no_carrier_service"
+
+
+class ShipmentNotFound(NotFound):
+    code = "shipment_not_found"
+
+
+class TrackingEventInvalid(ValidationFailed):
+    code = "tracking_event_invalid"

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+
+
+class Carrier(models.Model):
+    class Kind(models.TextChoices):
+        BUILTIN = "builtin", "Built-in rate card (offline)"
+
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.BUILTIN)
+    is_active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CarrierService(models.Model):
+    carrier = models.ForeignKey(Carrier, on_delete=models.PROTECT, related_name="services")
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=100)
+    transit_days = models.PositiveSmallIntegerField(default=1)
+    cutoff_time = models.TimeField(help_text="Orders handed over after this local time leave the next day.")
+    is_same_day = models.BooleanField(default=False)
+    max_distance_km = models.FloatField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"{self.carrier.name} {self.name}"
+
+
+class RateCardEntry(models.Model):
+    """Price of one parcel up to `max_weight_grams` going up to `max_km` (weight tier x distance zone)."""
+
+    service = models.ForeignKey(CarrierService, on_delete=models.CASCADE, related_name="rates")
+    max_weight_grams = models.PositiveIntegerField()
+    max_km = models.FloatField()
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    currency = models.CharField(max_length=3, default="EUR")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service", "max_weight_grams", "max_km"], name="one_rate_per_tier_zone"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="rate_price_not_negative"),
+        ]
+        ordering = ["service", "max_weight_grams", "max_km"]
+
+    def __str__(self) -> str:
+        return f"{self.service_id}: <= {self.max_weight_grams} g, <= {self.max_km} km: {self.price}"
+
+
+
+class Shipment(models.Model):
+    class Status(models.TextChoices):
+        BOOKED = "booked"
+        IN_TRANSIT = "in_transit"
+        OUT_FOR_DELIVERY = "out_for_delivery"
+        DELIVERED = "delivered"
+        EXCEPTION = "exception"
+        CANCELLED = "cancelled"
+
+    service = models.ForeignKey(CarrierService, on_delete=models.PROTECT, related_name="shipments")
+    reference = models.CharField(max_length=64, db_index=True, help_text="Who it is for, e.g. the fulfillment.")
+    tracking_number = models.CharField(max_length=40, unique=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.BOOKED)
+    cost = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    currency = models.CharField(max_length=3, default="EUR")
+    weight_grams = models.PositiveIntegerField(default=0)
+    parcel_count = models.PositiveSmallIntegerField(default=1)
+    label_pdf = models.BinaryField(editable=False)
+    origin = models.JSONField(default=dict)
+    destination = models.JSONField(default=dict)
+    estimated_delivery = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.tracking_number
+
+
+class ShipmentParcel(models.Model):
+    """One parcel of a shipment, with its own tracking number (the first is the master)."""
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="parcels")
+    sequence = models.PositiveSmallIntegerField()
+    tracking_number = models.CharField(max_length=40, unique=True)
+    weight_grams = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["shipment", "sequence"]
+        constraints = [models.UniqueConstraint(fields=["shipment", "sequence"], name="parcel_sequence_once")]
+
+    def __str__(self) -> str:
+        return self.tracking_number
+
+
+
+class TrackingEvent(models.Model):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="tracking_events")
+    status = models.CharField(max_length=20, choices=Shipment.Status.choices)
+    occurred_at = models.DateTimeField()
+    location = models.CharField(max_length=200, blank=True)
+    description = models.CharField(max_length=255, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["occurred_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["shipment", "status", "occurred_at"],
+                                               name="tracking_event_once")]
+
+    def __str__(self) -> str:
+        return f"{self.status} at {self.occurred_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,161 @@
+"""Every write to transport: booking shipments through a carrier adapter, recording
+tracking events. Carriers are adapters under transport/carriers/ (no Django there)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from omnichannel import outbox
+from transport.carriers.base import (
+    Address,
+    CarrierError,
+    Parcel,
+    RateNotAvailable,
+    RateRequest,
+    ShipmentRequest,
+)
+from transport.carriers.builtin import BuiltinCarrier, BuiltinCarrierConfig, RateCardEntry, ServiceConfig
+from transport.errors import NoCarrierService, ShipmentNotFound, TrackingEventInvalid
+from transport.models import Carrier, CarrierService, Shipment, ShipmentParcel, TrackingEvent
+
+ADVANCING = [Shipment.Status.BOOKED, Shipment.Status.IN_TRANSIT, Shipment.Status.OUT_FOR_DELIVERY,
+             Shipment.Status.DELIVERED]
+
+
+@dataclass(frozen=True)
+class ParcelInput:
+    weight_grams: int
+    length_cm: int | None = None
+    width_cm: int | None = None
+    height_cm: int | None = None
+
+
+def carrier_adapter(carrier: Carrier) -> BuiltinCarrier:
+    """Build the adapter for a carrier from its rows (services and rate cards)."""
+    services = []
+    for service in carrier.services.filter(is_active=True).prefetch_related("rates"):
+        card = tuple(RateCardEntry(r.max_weight_grams, Decimal(str(r.max_km)), r.price) for r in service.rates.all())
+        if not card:
+            continue
+        services.append(ServiceConfig(code=service.code, name=service.name, transit_days=service.transit_days,
+                                      cutoff=service.cutoff_time, rate_card=card, is_same_day=service.is_same_day,
+                                      max_distance_km=service.max_distance_km))
+    if not services:
+        raise NoCarrierService(f"{carrier.name} has no active service with a rate card.")
+    config = BuiltinCarrierConfig(code=carrier.code, name=carrier.name, services=tuple(services),
+                                  timezone=settings.TIME_ZONE)
+    return BuiltinCarrier(config)
+
+
+def _address(data: dict[str, Any]) -> Address:
+    return Address(name=data.get("name") or "", line1=data.get("line1") or "", line2=data.get("line2") or "",
+                   city=data.get("city") or "", postal_code=data.get("postal_code") or "",
+                   country=data.get("country") or "", phone=data.get("phone") or "",
+                   lat=data.get("lat"), lng=data.get("lng"))
+
+
+def _parcels(parcels: list[ParcelInput]) -> tuple[Parcel, ...]:
+    return tuple(Parcel(p.weight_grams, *(Decimal(v) if v else None for v in (p.length_cm, p.width_cm, p.height_cm)))
+                 for p in parcels)
+
+
+def _cheapest(origin: Address, destination: Address, parcels: tuple[Parcel, ...], *, same_day: bool,
+              service_code: str | None) -> CarrierService:
+    services = CarrierService.objects.filter(is_active=True, carrier__is_active=True, is_same_day=same_day)
+    if service_code:
+        services = services.filter(code=service_code)
+    best: tuple[Decimal, CarrierService] | None = None
+    reasons = []
+    for carrier in Carrier.objects.filter(pk__in=services.values("carrier_id")):
+        codes = tuple(services.filter(carrier=carrier).values_list("code", flat=True))
+        try:
+            quotes = carrier_adapter(carrier).rate(RateRequest(origin, destination, parcels, service_codes=codes))
+        except CarrierError as exc:
+            reasons.append(exc.message)
+            continue
+        quote = quotes[0]
+        if best is None or quote.amount < best[0]:
+            best = (quote.amount, services.get(code=quote.service_code))
+    if best is None:
+        detail = "; ".join(reasons) or "no active service"
+        raise NoCarrierService(f"No carrier service can take this shipment: {detail}.", field="service_code")
+    return best[1]
+
+
+def shipment_book(*, reference: str, origin: dict[str, Any], destination: dict[str, Any],
+                  parcels: list[ParcelInput], service_code: str | None = None, same_day: bool = False) -> Shipment:
+    """Rate-shop (or use `service_code`), book, and store the shipment with its label.
+
+    The built-in carrier computes locally, so booking inside the caller's transaction is
+    safe; an external carrier's HTTP call must be made after commit (docs/adr/0002)."""
+    if not parcels:
+        raise NoCarrierService("A shipment needs at least one parcel.", field="packages")
+    src, dst, boxes = _address(origin), _address(destination), _parcels(parcels)
+    service = _cheapest(src, dst, boxes, same_day=same_day, service_code=service_code)
+    adapter = carrier_adapter(service.carrier)
+    for _ in range(5):
+        try:
+            booked = adapter.create_shipment(ShipmentRequest(service.code, src, dst, boxes, reference=reference))
+        except RateNotAvailable as exc:
+            raise NoCarrierService(exc.message, field="service_code") from exc
+        try:
+            with transaction.atomic():
+                shipment = Shipment.objects.create(
+                    service=service, reference=reference, tracking_number=booked.master_tracking_number,
+                    cost=booked.cost, currency=booked.currency, weight_grams=sum(p.weight_grams for p in parcels),
+                    parcel_count=len(parcels), label_pdf=booked.label_pdf, origin=origin, destination=destination,
+                    estimated_delivery=booked.estimated_delivery)
+                ShipmentParcel.objects.bulk_create([
+                    ShipmentParcel(shipment=shipment, sequence=i + 1, tracking_number=number,
+                                   weight_grams=parcel.weight_grams)
+                    for i, (number, parcel) in enumerate(zip(booked.tracking_numbers, parcels, strict=True))])
+                return shipment
+        except IntegrityError:
+            continue  # random tracking serial collided: draw again
+    raise NoCarrierService("Could not allocate a tracking number; try again.")
+
+
+def tracking_event_record(*, tracking_number: str, status: str, occurred_at: datetime | None = None,
+                          location: str = "", description: str = "") -> TrackingEvent:
+    """Record a carrier scan and move the shipment forward (never backwards).
+    Publishes `shipment.tracking_updated`. Caller holds a transaction."""
+    if status not in Shipment.Status.values or status in {Shipment.Status.BOOKED, Shipment.Status.CANCELLED}:
+        raise TrackingEventInvalid(f"Unknown tracking status {status!r}.", field="status")
+    shipment_id = (ShipmentParcel.objects.filter(tracking_number=tracking_number)
+                   .values_list("shipment_id", flat=True).first())
+    shipment = Shipment.objects.select_for_update().filter(
+        Q(tracking_number=tracking_number) | Q(pk=shipment_id or 0)).first()
+    if shipment is None:
+        raise ShipmentNotFound(f"No shipment with tracking number {tracking_number!r}.", field="tracking_number")
+    occurred_at = occurred_at or timezone.now()
+    event, created = TrackingEvent.objects.get_or_create(
+        shipment=shipment, status=status, occurred_at=occurred_at,
+        defaults={"location": location, "description": description})
+    if not created:
+        return event
+    if _advances(shipment.status, status):
+        shipment.status = status
+        if status == Shipment.Status.DELIVERED:
+            shipment.delivered_at = occurred_at
+        shipment.save(update_fields=["status", "delivered_at"])
+    outbox.publish("shipment.tracking_updated", "shipment", shipment.pk, {
+        "shipment_id": shipment.pk, "tracking_number": shipment.tracking_number, "reference": shipment.reference,
+        "status": status, "occurred_at": occurred_at.isoformat(), "location": location,
+        "description": description})
+    return event
+
+
+def _advances(current: str, new: str) -> bool:
+    if new == Shipment.Status.EXCEPTION:
+        return current != Shipment.Status.DELIVERED
+    if current == Shipment.Status.EXCEPTION:
+        return True
+    return ADVANCING.index(new) > ADVANCING.index(current)
