@@ -1,0 +1,148 @@
+"""The outbox, customer emails once per event, signed channel webhooks with retries,
+and production settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from django.core import mail
+
+from channels_sync import webhooks
+from channels_sync.models import WebhookDelivery
+from channels_sync.tasks import webhook_task
+from omnichannel import outbox
+from omnichannel.models import OutboxEvent
+from omnichannel.tasks import outbox_sweep
+from orders.models import CustomerNotification, Order
+from orders.tasks import customer_notification_task
+from tests.conftest import ROOT
+from tests.payloads import ship_order
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Receiver:
+    """A storefront's webhook endpoint on localhost: fails the first `fail_first` calls."""
+
+    def __init__(self, fail_first: int = 0):
+        self.calls: list[tuple[dict, str]] = []
+        self.fail_first = fail_first
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                receiver.calls.append((dict(self.headers), body))
+                self.send_response(500 if len(receiver.calls) <= receiver.fail_first else 204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/omnichannel"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+def test_each_customer_email_is_sent_once_even_if_the_task_runs_twice(network, channel_client):
+    number = channel_client.post("/api/v1/orders/", ship_order(("TEE-WHT-M", 1)), format="json").json()["number"]
+    order = Order.objects.get(number=number)
+    confirmed = OutboxEvent.objects.get(type="order.confirmed", aggregate_id=str(order.pk))
+    assert [m.subject for m in mail.outbox] == [f"We have your order {number}"]
+    customer_notification_task.delay(confirmed.pk)
+    customer_notification_task.delay(confirmed.pk)
+    assert len(mail.outbox) == 1
+    assert CustomerNotification.objects.filter(event=confirmed).count() == 1
+    assert mail.outbox[0].to == ["eva@example.com"]
+
+
+def test_no_being_prepared_email_before_picking_starts(network, channel_client, picker_client_for):
+    number = channel_client.post("/api/v1/orders/", ship_order(("TEE-WHT-M", 1)), format="json").json()["number"]
+    fulfillment = Order.objects.get(number=number).fulfillments.get()
+    picker = picker_client_for(fulfillment.location)
+    picker.post(f"/api/v1/fulfillments/{fulfillment.pk}/accept/")
+    assert not [m for m in mail.outbox if "being prepared" in m.subject]
+    picker.post(f"/api/v1/fulfillments/{fulfillment.pk}/start-picking/")
+    assert [m.subject for m in mail.outbox if "being prepared" in m.subject] == [
+        f"Your order {number} is being prepared"]
+
+
+def test_channel_webhooks_are_signed_and_retried_until_delivered(network, web_channel, channel_client):
+    receiver = Receiver(fail_first=2)
+    try:
+        web_channel.webhook_url = receiver.url
+        web_channel.webhook_secret = "whsec-test-123"
+        web_channel.save()
+        number = channel_client.post("/api/v1/orders/", ship_order(("TEE-WHT-M", 1)),
+                                     format="json").json()["number"]
+        delivery = WebhookDelivery.objects.get(event__type="order.confirmed")
+        assert (delivery.status, delivery.attempts, len(receiver.calls)) == ("pending", 1, 1)
+        # The event stays undispatched, so the sweep tries again until the receiver accepts it.
+        for _ in range(2):
+            outbox_sweep(older_than_s=0)
+        headers, body = receiver.calls[-1]
+        assert len(receiver.calls) == 3
+        assert headers["X-Omnichannel-Event"] == "order.confirmed"
+        assert webhooks.verify("whsec-test-123", headers["X-Omnichannel-Signature"], body)
+        assert not webhooks.verify("wrong-secret", headers["X-Omnichannel-Signature"], body)
+        assert json.loads(body)["data"]["order_number"] == number
+        delivery.refresh_from_db()
+        assert len(mail.outbox) == 1  # re-dispatching the event did not email the customer again
+        assert (delivery.status, delivery.attempts) == ("delivered", 3)
+        webhook_task.delay(delivery.event_id)  # a duplicate run sends nothing more
+        assert len(receiver.calls) == 3
+    finally:
+        receiver.close()
+
+
+def test_pickup_code_is_never_sent_to_the_channel(network, web_channel):
+    event = OutboxEvent.objects.create(type="fulfillment.ready_for_pickup", aggregate_type="order",
+                                       aggregate_id="1", payload={"channel_id": web_channel.pk, "pickup_code": "123456",
+                                                                  "order_number": "OC-1"})
+    web_channel.webhook_url = "http://127.0.0.1:9/"
+    web_channel.save()
+    delivery = webhooks.webhook_prepare(event)
+    assert "123456" not in delivery.body and "OC-1" in delivery.body
+
+
+def test_the_sweep_dispatches_events_left_undelivered(network, channel_client):
+    calls = []
+
+    def handler(event):
+        calls.append(event.pk)
+
+    outbox.register("test.swept", handler)
+    from django.db import transaction
+    from django.utils import timezone
+
+    with transaction.atomic():
+        event = OutboxEvent.objects.create(type="test.swept", aggregate_type="t", aggregate_id="1", payload={})
+    # Its after-commit dispatch never happened (say the broker was down): the sweep finds it.
+    OutboxEvent.objects.filter(pk=event.pk).update(created_at=timezone.now() - timezone.timedelta(minutes=5))
+    assert outbox_sweep() == 1
+    assert calls == [event.pk]
+    event.refresh_from_db()
+    assert event.dispatched_at is not None
+    assert outbox_sweep() == 0
+
+
+def test_production_mode_refuses_the_development_secret_key():
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    env.update(DEBUG="0", DJANGO_SETTINGS_MODULE="omnichannel.settings")
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode != 0
+    assert "SECRET_KEY is the development key" in result.stderr
+    env["SECRET_KEY"] = "x" * 50
+    ok = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "CRITICAL"], cwd=ROOT,
+                        env=env, capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stderr

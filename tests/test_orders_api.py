@@ -1,0 +1,172 @@
+"""Capture, idempotency, scoping, bad input and cancel, through the HTTP API."""
+
+from __future__ import annotations
+
+import pytest
+
+from channels_sync.models import InboundMessage
+from channels_sync.tokens import token_issue
+from inventory.models import Reservation, StockLevel, StockMovement
+from omnichannel.models import OutboxEvent
+from orders.models import Customer, Order
+from tests import factories
+from tests.conftest import client_with_token
+from tests.payloads import pickup_order, ship_order
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def snapshot():
+    """Everything a rejected request must leave untouched."""
+    return (Order.objects.count(), Customer.objects.count(), StockMovement.objects.count(),
+            Reservation.objects.count(), OutboxEvent.objects.count(),
+            list(StockLevel.objects.order_by("pk").values_list("on_hand", "reserved")))
+
+
+def test_same_key_same_body_returns_the_same_order(network, channel_client):
+    body = ship_order(("RUN-BLK-42", 1))
+    first = channel_client.post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    again = channel_client.post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == 201 and again.status_code == 201
+    assert again.json()["number"] == first.json()["number"]
+    assert Order.objects.count() == 1
+    assert sum(StockLevel.objects.values_list("reserved", flat=True)) == 1
+    assert list(InboundMessage.objects.order_by("pk").values_list("status", flat=True)) == ["processed", "duplicate"]
+
+
+def test_same_key_different_body_is_a_conflict(network, channel_client):
+    channel_client.post("/api/v1/orders/", ship_order(("RUN-BLK-42", 1)), format="json", HTTP_IDEMPOTENCY_KEY="k-2")
+    before = snapshot()
+    response = channel_client.post("/api/v1/orders/", ship_order(("RUN-BLK-42", 2)), format="json",
+                                   HTTP_IDEMPOTENCY_KEY="k-2")
+    assert response.status_code == 409
+    assert response.json()["code"] == "idempotency_key_reused"
+    assert snapshot()[:5] == (before[0], before[1], before[2], before[3], before[4])
+
+
+def test_same_external_id_never_makes_a_second_order(network, channel_client):
+    first = channel_client.post("/api/v1/orders/", ship_order(("RUN-BLK-42", 1), external_id="W-100"), format="json")
+    second = channel_client.post("/api/v1/orders/", ship_order(("RUN-BLK-42", 1), external_id="W-100"),
+                                 format="json", HTTP_IDEMPOTENCY_KEY="another-key")
+    assert first.status_code == 201 and second.status_code == 200
+    assert second.json()["number"] == first.json()["number"]
+    assert Order.objects.count() == 1
+    assert sum(StockLevel.objects.values_list("reserved", flat=True)) == 1
+
+
+def test_same_external_id_on_another_channel_is_another_order(network, channel_client):
+    app = factories.ChannelFactory(code="app", kind="app")
+    app_client = client_with_token(token_issue(name="app", channel=app)[1])
+    channel_client.post("/api/v1/orders/", ship_order(("RUN-BLK-42", 1), external_id="X-1"), format="json")
+    assert app_client.post("/api/v1/orders/", ship_order(("RUN-BLK-42", 1), external_id="X-1"),
+                           format="json").status_code == 201
+    assert Order.objects.count() == 2
+
+
+def test_a_channel_sees_only_its_own_orders(network, channel_client):
+    number = channel_client.post("/api/v1/orders/", ship_order(("RUN-BLK-42", 1)), format="json").json()["number"]
+    other = factories.ChannelFactory(code="app", kind="app")
+    other_client = client_with_token(token_issue(name="app", channel=other)[1])
+    assert other_client.get(f"/api/v1/orders/{number}/").status_code == 404
+    assert other_client.post(f"/api/v1/orders/{number}/cancel/").status_code == 404
+    assert other_client.get("/api/v1/orders/").json()["count"] == 0
+    assert channel_client.get("/api/v1/orders/").json()["results"][0]["number"] == number
+    assert Order.objects.get(number=number).status == "allocated"
+
+
+def test_no_token_and_bad_token_are_refused(network, channel_client):
+    from rest_framework.test import APIClient
+
+    assert APIClient().get("/api/v1/orders/").status_code == 401
+    assert client_with_token("oc_nope").get("/api/v1/orders/").status_code == 401
+
+
+def test_customers_are_matched_across_channels_by_email_or_phone(network, channel_client):
+    app = factories.ChannelFactory(code="app", kind="app")
+    app_client = client_with_token(token_issue(name="app", channel=app)[1])
+    channel_client.post("/api/v1/orders/", ship_order(("TEE-WHT-M", 1), email="Eva@Example.com "), format="json")
+    body = ship_order(("TEE-WHT-M", 1), email="eva@example.com")
+    app_client.post("/api/v1/orders/", body, format="json")
+    by_phone = ship_order(("TEE-WHT-M", 1))
+    by_phone["customer"] = {"phone": "+31612345678", "name": "Eva"}
+    app_client.post("/api/v1/orders/", by_phone, format="json")
+    assert Customer.objects.count() == 1
+    assert Customer.objects.get().phone == "+31612345678"
+
+
+@pytest.mark.parametrize(("mutate", "status", "field"), [
+    (lambda b: b["lines"].__setitem__(0, {"sku": "NOPE-1", "quantity": 1}), 400, "lines[0].sku"),
+    (lambda b: b["lines"].__setitem__(0, {"sku": "RUN-BLK-42", "quantity": 0}), 400, "lines[0].quantity"),
+    (lambda b: b["lines"].__setitem__(0, {"sku": "RUN-BLK-42", "quantity": -2}), 400, "lines[0].quantity"),
+    (lambda b: b.__setitem__("lines", []), 400, "lines"),
+    (lambda b: b.pop("address"), 400, "address"),
+    (lambda b: b["address"].pop("line1"), 400, "address.line1"),
+    (lambda b: b.__setitem__("delivery_method", "teleport"), 400, "delivery_method"),
+    (lambda b: b.__setitem__("customer", {"name": "nobody"}), 400, "customer.email"),
+    (lambda b: b["customer"].__setitem__("phone", "12"), 400, "customer.phone"),
+    (lambda b: b["lines"].__setitem__(0, {"sku": "RUN-BLK-42", "quantity": 500}), 409, "lines"),
+])
+def test_bad_input_is_rejected_and_changes_nothing(network, channel_client, mutate, status, field):
+    body = ship_order(("RUN-BLK-42", 1), ("TEE-WHT-M", 1))
+    mutate(body)
+    before = snapshot()
+    response = channel_client.post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="bad-1")
+    assert response.status_code == status, response.content
+    assert response.json()["field"] == field
+    assert response.json()["detail"]
+    assert snapshot() == before
+    assert InboundMessage.objects.get().status == "rejected"  # the payload itself is kept
+
+
+def test_short_stock_answers_409_with_the_short_lines(network, channel_client):
+    response = channel_client.post("/api/v1/orders/", ship_order(("RUN-BLK-42", 26), ("TEE-WHT-M", 1)),
+                                   format="json")
+    assert response.status_code == 409
+    assert response.json()["code"] == "insufficient_stock"
+    assert response.json()["short_lines"] == [{"sku": "RUN-BLK-42", "requested": 26, "available": 25}]
+
+
+def test_pickup_at_a_location_that_cannot_do_pickup_is_rejected(network, channel_client):
+    before = snapshot()
+    for code in ["WH1", "ST9", "NOWHERE"]:
+        response = channel_client.post("/api/v1/orders/", pickup_order(code, ("TEE-WHT-M", 1)), format="json")
+        assert response.status_code == 400
+        assert response.json()["field"] == "pickup_location"
+    assert snapshot() == before
+
+
+def test_marketplace_orders_are_backordered_not_refused(network, marketplace_client):
+    response = marketplace_client.post("/api/v1/orders/", ship_order(("RUN-BLK-42", 27), external_id="AMZ-1"),
+                                       format="json")
+    assert response.status_code == 201
+    order = Order.objects.get(number=response.json()["number"])
+    line = order.lines.get()
+    assert line.backordered_quantity == 2
+    assert sum(StockLevel.objects.filter(sku=network["shoe"]).values_list("reserved", flat=True)) == 25
+    assert order.status == "allocated"  # what is there is routed; the rest waits visibly
+    detail = marketplace_client.get(f"/api/v1/orders/{order.number}/").json()
+    assert detail["lines"][0]["backordered_quantity"] == 2
+
+
+def test_an_order_nothing_can_fulfil_is_held_backordered(network, marketplace_client):
+    ghost = factories.SkuFactory(code="GHOST-1")
+    response = marketplace_client.post("/api/v1/orders/", ship_order((ghost.code, 1)), format="json")
+    assert response.status_code == 201
+    order = Order.objects.get(number=response.json()["number"])
+    assert order.status == "backordered"
+    assert order.fulfillments.count() == 0
+    assert order.routing_decisions.get().outcome == "backordered"
+
+
+def test_cancel_releases_every_reservation(network, channel_client):
+    number = channel_client.post("/api/v1/orders/", ship_order(("RUN-BLK-42", 2), ("TEE-WHT-M", 1)),
+                                 format="json").json()["number"]
+    assert sum(StockLevel.objects.values_list("reserved", flat=True)) == 3
+    response = channel_client.post(f"/api/v1/orders/{number}/cancel/", {"reason": "changed my mind"}, format="json")
+    assert response.status_code == 200
+    assert response.json()["status"] == "cancelled"
+    assert sum(StockLevel.objects.values_list("reserved", flat=True)) == 0
+    assert not Reservation.objects.filter(status="open").exists()
+    assert [f["status"] for f in response.json()["fulfillments"]] == ["cancelled"]
+    again = channel_client.post(f"/api/v1/orders/{number}/cancel/")
+    assert again.status_code == 409 and again.json()["current_status"] == "cancelled"
