@@ -35,6 +35,8 @@ def skus_by_code(codes: Iterable[str]) -> dict[str, Sku]:
 def locations_for_method(method: str, pickup_location_id: int | None = None) -> QuerySet[Location]:
     qs = Location.objects.filter(is_active=True)
     if method == "pickup":
+        if pickup_location_id is None:
+            return qs.none()
         return qs.filter(pk=pickup_location_id, can_pickup=True)
     if method == "same_day":
         return qs.filter(can_same_day=True)
