@@ -24,6 +24,12 @@ class SalesChannel(models.Model):
     webhook_url = models.URLField(blank=True)
     webhook_secret = models.CharField(max_length=128, blank=True)
     pickup_hold_days = models.PositiveSmallIntegerField(default=7)
+    feeding_locations = models.ManyToManyField(
+        "inventory.Location", blank=True, related_name="feeds_channels",
+        help_text="Locations whose stock this channel may sell. Empty: every active location.")
+    buffer_units = models.PositiveIntegerField(default=0, help_text="Units held back per SKU and location.")
+    buffer_percent = models.DecimalField(max_digits=5, decimal_places=2, default=0,
+                                         help_text="Percent of available held back (after buffer_units).")
     is_active = models.BooleanField(default=True)
 
     def __str__(self) -> str:

@@ -92,6 +92,8 @@ class StockLevel(models.Model):
     incoming = models.IntegerField(default=0)
     damaged = models.IntegerField(default=0)
     quality_control = models.IntegerField(default=0)
+    reorder_point = models.PositiveIntegerField(default=0, help_text="Replenish when available falls to this (min).")
+    reorder_target = models.PositiveIntegerField(default=0, help_text="Replenish up to this (max). 0: not managed.")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
