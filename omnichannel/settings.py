@@ -142,6 +142,8 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "omnichannel.tasks.outbox_sweep", "schedule": 60.0},
+    "reroute-unaccepted": {"task": "orders.tasks.reroute_unaccepted_fulfillments", "schedule": 60.0},
+    "reroute-backordered": {"task": "orders.tasks.reroute_backordered", "schedule": 120.0},
 }
 CELERY_TIMEZONE = TIME_ZONE
 
@@ -175,6 +177,7 @@ OMNICHANNEL = {
     "WEBHOOK_TIMEOUT_S": float(os.environ.get("WEBHOOK_TIMEOUT_S", "5")),
     "WEBHOOK_MAX_RETRIES": int(os.environ.get("WEBHOOK_MAX_RETRIES", "6")),
     "PICKUP_CODE_MAX_ATTEMPTS": 5,
+    "ACCEPT_TIMEOUT_MINUTES": int(os.environ.get("ACCEPT_TIMEOUT_MINUTES", "60")),
 }
 
 if not DEBUG:

@@ -20,6 +20,7 @@ from orders.models import (
     OrderEvent,
     OrderLine,
     RoutingDecision,
+    RoutingRuleSet,
 )
 from transport.admin import label_link
 
@@ -240,3 +241,64 @@ class CustomerNotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["order"]
     date_hierarchy = "created_at"
     ordering = ["-created_at", "-pk"]
+
+
+@admin.register(RoutingRuleSet)
+class RoutingRuleSetAdmin(admin.ModelAdmin):
+    """Drafts are edited here; activation and simulation go through the services."""
+
+    list_display = ["__str__", "channel", "version", "status", "strategy", "rules", "max_shipments", "activated_at"]
+    list_filter = ["status", "strategy", "channel"]
+    list_select_related = ["channel"]
+    ordering = ["channel", "-version"]
+    readonly_fields = ["version", "status", "created_by", "created_at", "activated_at"]
+    actions = ["activate", "simulate"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Active and retired versions are history: only drafts are edited.
+        return super().has_change_permission(request, obj) and (obj is None or obj.status == "draft")
+
+    def save_model(self, request, obj, form, change) -> None:
+        from django.db import transaction
+
+        from orders.services import rule_sets
+
+        if change:
+            rule_sets.ruleset_validate(strategy=obj.strategy, rules=obj.rules, cost_model=obj.cost_model)
+            super().save_model(request, obj, form, change)
+            return
+        with transaction.atomic():
+            created = rule_sets.ruleset_create_draft(
+                channel_id=obj.channel_id, actor=f"admin:{request.user.username}", strategy=obj.strategy,
+                rules=obj.rules, ranking=obj.ranking, cost_model=obj.cost_model, max_shipments=obj.max_shipments,
+                time_limit_ms=obj.time_limit_ms, note=obj.note)
+        obj.pk, obj.version = created.pk, created.version
+
+    @admin.action(description="Activate the selected draft")
+    def activate(self, request, queryset) -> None:
+        from django.db import transaction
+
+        from omnichannel.errors import DomainError
+        from orders.services import rule_sets
+
+        for rule_set in queryset:
+            try:
+                with transaction.atomic():
+                    rule_sets.ruleset_activate(rule_set, actor=f"admin:{request.user.username}")
+                self.message_user(request, f"{rule_set.label} is now active.")
+            except DomainError as exc:
+                self.message_user(request, f"{rule_set.label}: {exc.detail}", level="error")
+
+    @admin.action(description="Simulate against the last 100 orders (vs active)")
+    def simulate(self, request, queryset) -> None:
+        from orders.services import rule_sets
+
+        for rule_set in queryset:
+            report = rule_sets.ruleset_simulate(rule_set, last_n=100)
+            d, a = report["draft_metrics"], report["active_metrics"]
+            self.message_user(request, (
+                f"{report['draft']} vs {report['active']} over {report['orders']} orders: "
+                f"cost {d['total_cost']} vs {a['total_cost']}, shipments/order {d['shipments_per_order']} vs "
+                f"{a['shipments_per_order']}, km/unit {d['avg_km_per_unit']} vs {a['avg_km_per_unit']}, "
+                f"late {d['late_orders']} vs {a['late_orders']}, unfilled {d['unfilled_units']} vs "
+                f"{a['unfilled_units']}"))

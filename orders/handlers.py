@@ -35,7 +35,17 @@ def delivered_on_tracking(event: OutboxEvent) -> None:
     shipment_delivered_task.delay(event.payload["shipment_id"], event.payload.get("occurred_at"))
 
 
+def reroute_on_stock_released(event: OutboxEvent) -> None:
+    ids = [r["id"] for r in event.payload.get("reservations", []) if r.get("reference_type") == "order_line"]
+    if not ids:
+        return
+    from orders.tasks import reroute_after_stock_released
+
+    reroute_after_stock_released.delay(ids, event.payload.get("reason", "count"))
+
+
 def register_all() -> None:
+    outbox.register("inventory.reservations_released", reroute_on_stock_released)
     outbox.register(events.ORDER_PLACED, route_on_placed)
     outbox.register(events.FULFILLMENT_REJECTED, reroute_on_rejected)
     outbox.register("shipment.tracking_updated", delivered_on_tracking)

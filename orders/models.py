@@ -57,6 +57,9 @@ class Order(models.Model):
     ship_longitude = models.FloatField(null=True, blank=True)
     pickup_location = models.ForeignKey("inventory.Location", null=True, blank=True, on_delete=models.PROTECT,
                                         related_name="pickup_orders")
+    promised_by = models.DateTimeField(null=True, blank=True, help_text="Latest delivery/ready time promised.")
+    promise_option = models.CharField(max_length=64, blank=True)
+    at_risk_reason = models.CharField(max_length=255, blank=True)
     currency = models.CharField(max_length=3, default="EUR")
     total_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     placed_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -183,6 +186,66 @@ class OrderEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.type} ({self.created_at:%Y-%m-%d %H:%M})"
 
+
+
+def default_rules() -> list[str]:
+    return ["min_splits", "closest"]
+
+
+def default_cost_model() -> dict[str, float]:
+    # Jasin & Sinha's published e-commerce shipping cost (per shipment, per unit, per unit-km).
+    return {"per_shipment": 8.759, "per_unit": 0.423, "per_unit_km": 0.000336, "per_kg": 0.0, "per_kg_km": 0.0,
+            "unfilled_unit_penalty": 50.0, "split_penalty": 2.0}
+
+
+class RoutingRuleSet(models.Model):
+    """A versioned routing configuration for one channel (or the default, channel empty).
+
+    Edit a draft, simulate it against recent orders, then activate it; the active
+    version is recorded on every routing decision."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        ACTIVE = "active"
+        RETIRED = "retired"
+
+    class Strategy(models.TextChoices):
+        OPTIMAL = "optimal", "Optimal (minimum total cost)"
+        RULES = "rules", "Ordered rules"
+        MYOPIC = "myopic", "Nearest per line (baseline)"
+
+    channel = models.ForeignKey("channels_sync.SalesChannel", null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="rule_sets")
+    version = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    strategy = models.CharField(max_length=10, choices=Strategy.choices, default=Strategy.OPTIMAL)
+    rules = models.JSONField(default=default_rules, blank=True,
+                             help_text="For the rules strategy and as fallback: ranked, min_splits, closest, "
+                                       "cheapest, most_stock.")
+    ranking = models.JSONField(default=list, blank=True, help_text="Location codes, best first (rule 'ranked').")
+    cost_model = models.JSONField(default=default_cost_model)
+    max_shipments = models.PositiveSmallIntegerField(null=True, blank=True)
+    time_limit_ms = models.PositiveIntegerField(default=200)
+    note = models.CharField(max_length=255, blank=True)
+    created_by = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "version"], name="rule_set_version_once",
+                                    nulls_distinct=False),
+            models.UniqueConstraint(fields=["channel"], condition=Q(status="active"), name="one_active_rule_set",
+                                    nulls_distinct=False),
+        ]
+        ordering = ["channel_id", "-version"]
+
+    def __str__(self) -> str:
+        return f"{self.channel or 'default'} v{self.version} ({self.status})"
+
+    @property
+    def label(self) -> str:
+        return f"{self.channel.code if self.channel else 'default'}-v{self.version}"
 
 
 class RoutingDecision(models.Model):

@@ -44,3 +44,56 @@ def shipment_delivered_task(self, shipment_id: int, occurred_at: str | None = No
         fulfillment = services.fulfillment_lock(fulfillment_id)
         return services.fulfillment_mark_delivered(
             fulfillment, actor="carrier", occurred_at=parse_datetime(occurred_at) if occurred_at else None) is not None
+
+
+@shared_task(name="orders.tasks.reroute_after_stock_released", bind=True, max_retries=5,
+             autoretry_for=(OperationalError,), retry_backoff=True)
+def reroute_after_stock_released(self, reservation_ids: list[int], reason: str = "count") -> int:
+    from orders.services.reroute import allocations_released
+
+    with transaction.atomic():
+        order_ids = allocations_released(reservation_ids, reason=reason, actor="inventory")
+    for order_id in sorted(order_ids):
+        order_route_task.delay(order_id, "stock_correction")
+    return len(order_ids)
+
+
+@shared_task(name="orders.tasks.reroute_unaccepted_fulfillments")
+def reroute_unaccepted_fulfillments() -> int:
+    """Fulfillments nobody accepted within ACCEPT_TIMEOUT_MINUTES go back to the router."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    from orders.services.reroute import stale_pending_fulfillments
+
+    minutes = settings.OMNICHANNEL["ACCEPT_TIMEOUT_MINUTES"]
+    done = 0
+    for fulfillment_id in stale_pending_fulfillments(timedelta(minutes=minutes)):
+        with transaction.atomic():
+            fulfillment = services.fulfillment_lock(fulfillment_id)
+            if fulfillment.status != Fulfillment.Status.PENDING:
+                continue
+            services.fulfillment_reject(fulfillment, reason="timeout", actor="system",
+                                        note=f"Not accepted within {minutes} minutes")
+            done += 1
+    return done
+
+
+@shared_task(name="orders.tasks.reroute_backordered")
+def reroute_backordered(limit: int = 100) -> int:
+    """Backordered orders, oldest first, get another routing run when stock for them is
+    there (checked again before each, so an older order's win is seen by the next).
+    Returns how many made progress."""
+    from orders.services.reroute import backordered_orders, has_stock_for_backorder
+
+    progressed = 0
+    for order in backordered_orders():
+        if progressed >= limit:
+            break
+        if not has_stock_for_backorder(order):
+            continue
+        with transaction.atomic():
+            decision = services.order_route(order.pk, trigger="backorder_retry")
+        progressed += int(decision is not None and decision.outcome != "backordered")
+    return progressed

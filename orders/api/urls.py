@@ -1,9 +1,14 @@
 from django.urls import path
 
+from orders.api import routing_views as r
 from orders.api import views as v
 
 urlpatterns = [
     path("orders/<str:number>/", v.OrderDetailApi.as_view(), name="order-detail"),
+    path("orders/<str:number>/reroute/", r.OrderRerouteApi.as_view(), name="order-reroute"),
+    path("routing/rule-sets/", r.RuleSetListApi.as_view(), name="rule-set-list"),
+    path("routing/rule-sets/<int:pk>/simulate/", r.RuleSetSimulateApi.as_view(), name="rule-set-simulate"),
+    path("routing/rule-sets/<int:pk>/activate/", r.RuleSetActivateApi.as_view(), name="rule-set-activate"),
     path("orders/<str:number>/cancel/", v.OrderCancelApi.as_view(), name="order-cancel"),
     path("fulfillments/", v.FulfillmentListApi.as_view(), name="fulfillment-list"),
     path("fulfillments/<int:pk>/", v.FulfillmentDetailApi.as_view(), name="fulfillment-detail"),

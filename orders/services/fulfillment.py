@@ -26,7 +26,7 @@ from warehouse import services as warehouse_services
 
 S = Fulfillment.Status
 
-REJECT_REASONS = {"not_in_stock", "damaged", "capacity", "other"}
+REJECT_REASONS = {"not_in_stock", "damaged", "capacity", "other", "timeout"}
 
 
 @dataclass(frozen=True)

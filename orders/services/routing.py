@@ -15,18 +15,13 @@ from inventory import services as inventory_services
 from inventory.errors import InsufficientStock
 from orders import events
 from orders.models import Allocation, Fulfillment, Order, OrderLine, RoutingDecision
-from orders.services.allocation import (
-    candidate_locations,
-    candidates_with_stock,
-    destination_of,
-    reserve_plan,
-)
+from orders.services import planner
+from orders.services.allocation import candidate_locations, destination_of, reserve_plan
 from orders.services.status import refresh_order_status
-from orders.sourcing import Plan, distance_km, plan_nearest
+from orders.sourcing import Plan
 
 ROUTABLE = {Order.Status.PLACED, Order.Status.BACKORDERED, Order.Status.ALLOCATED, Order.Status.IN_PROGRESS}
 ROUTE_ATTEMPTS = 4
-STRATEGY = "nearest"
 
 
 def order_route(order_id: int, *, trigger: str = "placed", actor: str = "router") -> RoutingDecision | None:
@@ -44,20 +39,24 @@ def order_route(order_id: int, *, trigger: str = "placed", actor: str = "router"
     if not needs_by_line:
         return None
     excluded = rejected_location_ids(order)
+    rule_set = planner.active_rule_set(order.channel_id)
     started = time.perf_counter()
-    for _attempt in range(ROUTE_ATTEMPTS):
+    attempts = 0
+    result = None
+    for attempts in range(1, ROUTE_ATTEMPTS + 1):  # noqa: B007 - recorded on the decision
         try:
             with transaction.atomic():
-                plan, candidates = _plan(order, needs_by_line, provisional, excluded)
+                plan, result = _plan(order, needs_by_line, provisional, excluded, rule_set)
                 fulfillments = _apply(order, needs_by_line, provisional, plan, actor)
                 break
         except InsufficientStock:
             continue  # stock taken meanwhile: plan again with fresh stock
     else:
-        plan, candidates, fulfillments = Plan(unfilled={}), [], {}
+        plan, fulfillments = Plan(unfilled={}), {}
         for line, need in needs_by_line:
             plan.unfilled[line.sku_id] = plan.unfilled.get(line.sku_id, 0) + need
-    decision = _record_decision(order, plan, candidates, excluded, trigger, time.perf_counter() - started)
+    decision = _record_decision(order, plan, result, rule_set, excluded, trigger, attempts,
+                                time.perf_counter() - started)
     _announce(order, fulfillments, plan, actor, decision)
     return decision
 
@@ -72,18 +71,13 @@ def _placed_units(order: Order) -> dict[int, int]:
     return dict(rows)
 
 
-def _plan(order: Order, needs_by_line, provisional: list[Allocation], excluded: set[int]):
-    needs: dict[int, int] = defaultdict(int)
-    for line, need in needs_by_line:
-        needs[line.sku_id] += need
+def _plan(order: Order, needs_by_line, provisional: list[Allocation], excluded: set[int], rule_set):
     held: dict[tuple[int, int], int] = defaultdict(int)
     sku_of_line = {line.pk: line.sku_id for line, _ in needs_by_line}
     for alloc in provisional:
         held[(alloc.location_id, sku_of_line.get(alloc.order_line_id, 0))] += alloc.quantity
     locations = candidate_locations(order, excluded)
-    candidates, _ = candidates_with_stock(order, set(needs), locations, held)
-    plan = plan_nearest(dict(needs), candidates, destination_of(order))
-    return plan, candidates
+    return planner.engine_plan(order, needs_by_line, locations, held, rule_set)
 
 
 def _apply(order: Order, needs_by_line, provisional: list[Allocation], plan: Plan, actor: str) -> dict[int, Fulfillment]:
@@ -125,20 +119,24 @@ def _set_backorders(needs_by_line, plan: Plan) -> None:
         line.backordered_quantity = short
 
 
-def _record_decision(order: Order, plan: Plan, candidates, excluded: set[int], trigger: str,
+def _record_decision(order: Order, plan: Plan, result, rule_set, excluded: set[int], trigger: str, attempts: int,
                      seconds: float) -> RoutingDecision:
-    destination = destination_of(order)
-    chosen = set(plan.take)
-    rows = [{"location_id": c.location_id, "distance_km": round(distance_km(c, destination), 2),
-             "stock": {str(k): v for k, v in c.stock.items()},
-             "outcome": "chosen" if c.location_id in chosen else "not_needed"} for c in candidates]
     outcome = "routed" if plan.take and not plan.unfilled else ("partial" if plan.take else "backordered")
+    candidates = [{"location": c.location, "reason": c.reason, "detail": c.detail,
+                   "km": None if c.km is None else round(c.km, 2),
+                   "cost_delta": None if c.cost_delta is None else round(c.cost_delta, 2)}
+                  for c in (result.candidates if result else ())]
+    cost = {"total": 0.0, "unfilled_units": plan.unfilled_units}
+    if result is not None:
+        cost.update({k: round(v, 4) for k, v in vars(result.cost).items()}, total=round(result.total_cost, 4))
     return RoutingDecision.objects.create(
-        order=order, strategy=STRATEGY, trigger=trigger, outcome=outcome, excluded_locations=sorted(excluded),
-        inputs={"destination": destination, "method": order.delivery_method},
-        plan=[{"location_id": loc, "sku_id": sku, "qty": qty} for loc, skus in plan.take.items()
-              for sku, qty in skus.items()],
-        cost={"unfilled_units": plan.unfilled_units}, candidates=rows, solver_status="heuristic",
+        order=order, strategy=rule_set.strategy, rule_set_version=rule_set.label if rule_set.pk else "default-v0",
+        trigger=trigger, outcome=outcome, excluded_locations=sorted(excluded),
+        inputs={"destination": destination_of(order), "method": order.delivery_method, "attempts": attempts,
+                "deadline": order.promised_by.isoformat() if order.promised_by else None,
+                "lines": [{"sku": a.sku, "qty": a.qty} for a in (result.allocations if result else ())]},
+        plan=[{"location": a.location, "sku": a.sku, "qty": a.qty} for a in (result.allocations if result else ())],
+        cost=cost, candidates=candidates, solver_status=result.solver_status if result else "stock_race",
         duration_ms=round(seconds * 1000, 3))
 
 
