@@ -5,8 +5,9 @@ not used we give a price: `cost_delta` is the cost of the cheapest plan we can b
 with that location (the chosen plan plus it, or the chosen plan with one location
 swapped for it, each allocated cheapest-units-first) minus the cost of the chosen plan.
 It is cheap (one numpy pass per chosen location) and an upper bound on the true extra
-cost of forcing the location in; with `optimal` it is never negative. With `rules` it
-can be negative: the rules preferred something else although it was dearer.
+cost of forcing the location in; with a proven `optimal` plan it is never negative.
+With `rules` or `myopic` it can be negative: the strategy preferred something else
+although it was dearer. With a rate card (shipping_fn) deltas use its linear proxy.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ Per plan, the rules read:
 Plans compared (the pool):
   * every minimum-size set of locations that fills all fillable units, when min_splits
     is configured (exact set cover by depth-first search on the line with the fewest
-    holders; capped at COVER_CAP sets, found in rule order, so the cap keeps the
-    preferred ones);
+    holders; capped at COVER_CAP sets and COVER_NODE_BUDGET nodes, found in rule order,
+    so the cap keeps the preferred ones);
   * for each location-level rule, and for all rules combined, the greedy plan taking
     locations in that order while they add units;
   * the greedy max-coverage plan (location adding the most units first).
