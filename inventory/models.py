@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
+
+# Units that can be promised (the guard of every conditional UPDATE that takes stock).
+# May be negative in the row (a count or a safety stock above what is left); reports clamp to 0.
+AVAILABLE_UNITS = F("on_hand") - F("reserved") - F("safety_stock") - F("damaged") - F("quality_control")
+# Units physically there but already spoken for or not sellable (the CheckConstraint keeps it <= on_hand).
+HELD_UNITS = F("reserved") + F("damaged") + F("quality_control")
 
 
 class Product(models.Model):
@@ -64,6 +71,13 @@ class Location(models.Model):
     handling_cost_per_order = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("1.00"))
     handling_cost_per_unit = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0.20"))
     processing_minutes = models.PositiveIntegerField(default=120)
+    open_weekdays = models.CharField(max_length=7, default="012345",
+                                     help_text="Working weekdays, Monday=0: '01234' is Monday to Friday.")
+    opens_at = models.TimeField(default=datetime.time(9), help_text="Local time work starts.")
+    closes_at = models.TimeField(default=datetime.time(21))
+    order_cutoff = models.TimeField(default=datetime.time(18),
+                                    help_text="Orders received after this local time start the next working day.")
+    holidays = models.JSONField(default=list, blank=True, help_text='Closed dates, e.g. ["2026-12-25"].')
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -120,8 +134,24 @@ class StockLevel(models.Model):
         return max(0, self.on_hand - self.reserved - self.safety_stock - self.damaged - self.quality_control)
 
 
+class AdjustmentReason(models.TextChoices):
+    """Why on_hand was adjusted by hand (the reason code of an `adjust` movement)."""
+
+    CORRECTION = "correction", "Correction of a booking error"
+    COUNT = "count", "Counted difference (prefer a cycle count, which also releases reservations)"
+    FOUND = "found", "Found (unrecorded units)"
+    LOST = "lost", "Lost / missing"
+    THEFT = "theft", "Theft"
+    EXPIRED = "expired", "Expired / past sell-by"
+    SAMPLE = "sample", "Used as sample or display"
+    CUSTOMER_RETURN = "customer_return", "Customer return put back"
+    RETURN_TO_VENDOR = "return_to_vendor", "Returned to vendor"
+    OTHER = "other", "Other (say why in the note)"
+
+
 class StockMovement(models.Model):
-    """One immutable change of one quantity state. Never updated or deleted."""
+    """One immutable change of one quantity state. Never updated or deleted (on Postgres a
+    trigger refuses UPDATE and DELETE, migration 0004)."""
 
     class State(models.TextChoices):
         ON_HAND = "on_hand"
@@ -163,16 +193,102 @@ class Reservation(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
     reference_type = models.CharField(max_length=32)
     reference_id = models.CharField(max_length=64)
+    channel_code = models.CharField(max_length=32, blank=True,
+                                    help_text="The sales channel that owns a checkout hold (its API scope).")
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+
+    HOLD = "cart"  # reference_type of a checkout hold
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="reservation_quantity_positive")]
         indexes = [
             models.Index(fields=["stock_level"], name="reservation_open_idx", condition=Q(status="open")),
             models.Index(fields=["reference_type", "reference_id"]),
+            models.Index(fields=["expires_at"], name="reservation_hold_expiry_idx",
+                         condition=Q(status="open", expires_at__isnull=False)),
         ]
 
     def __str__(self) -> str:
         return f"{self.quantity} of {self.stock_level_id} for {self.reference_type}:{self.reference_id}"
+
+
+class Transfer(models.Model):
+    """Stock sent from one location to another: requested -> shipped -> (partially_)received.
+
+    Shipping takes the units out of the source's on_hand and books them as `incoming` at
+    the destination; receiving turns incoming into on_hand there."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested"
+        SHIPPED = "shipped"
+        PARTIALLY_RECEIVED = "partially_received"
+        RECEIVED = "received"
+        CANCELLED = "cancelled"
+
+    number = models.CharField(max_length=16, unique=True)
+    source = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="transfers_out")
+    destination = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="transfers_in")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.REQUESTED)
+    created_by = models.CharField(max_length=100, blank=True)
+    note = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True, help_text="When the receipt was closed.")
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(source=F("destination")), name="transfer_between_two_locations"),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class TransferLine(models.Model):
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="lines")
+    sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="transfer_lines")
+    quantity_requested = models.PositiveIntegerField()
+    quantity_shipped = models.PositiveIntegerField(default=0)
+    quantity_received = models.PositiveIntegerField(default=0)
+    discrepancy = models.IntegerField(default=0, help_text="Received minus shipped, recorded when the receipt closes.")
+    discrepancy_note = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["transfer", "sku"], name="one_transfer_line_per_sku"),
+            models.CheckConstraint(condition=Q(quantity_requested__gt=0), name="transfer_line_requested_positive"),
+            models.CheckConstraint(condition=Q(quantity_shipped__lte=F("quantity_requested")),
+                                   name="transfer_line_shipped_within_requested"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.transfer_id}: {self.quantity_requested} x {self.sku_id}"
+
+    @property
+    def outstanding(self) -> int:
+        """Shipped units not yet received (what is still `incoming` for this line)."""
+        return max(0, self.quantity_shipped - self.quantity_received)
+
+
+class PosReceipt(models.Model):
+    """A store till receipt whose units left that store's on_hand. One per (location, receipt_id):
+    the same receipt sent twice is sold once."""
+
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="pos_receipts")
+    receipt_id = models.CharField(max_length=64)
+    channel_code = models.CharField(max_length=32, blank=True)
+    lines = models.JSONField(default=list, help_text='[{"sku": code, "quantity": n}, ...]')
+    actor = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["location", "receipt_id"], name="pos_receipt_once")]
+        verbose_name = "POS receipt"
+
+    def __str__(self) -> str:
+        return f"{self.receipt_id}@{self.location_id}"

@@ -57,3 +57,8 @@ def stock_level_ids(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
     rows = StockLevel.objects.filter(location_id__in={p[0] for p in pairs}, sku_id__in={p[1] for p in pairs})
     found = {(loc, sku): pk for pk, loc, sku in rows.values_list("pk", "location_id", "sku_id")}
     return {pair: found[pair] for pair in pairs if pair in found}
+
+
+def stock_levels_at(location_id: int, sku_ids: Iterable[int]) -> list[StockLevel]:
+    """The stock levels of these SKUs at one location (for services that then lock them)."""
+    return list(StockLevel.objects.filter(location_id=location_id, sku_id__in=list(sku_ids)).order_by("pk"))

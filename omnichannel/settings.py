@@ -142,6 +142,7 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "omnichannel.tasks.outbox_sweep", "schedule": 60.0},
+    "inventory-release-expired-holds": {"task": "inventory.tasks.release_expired_holds", "schedule": 30.0},
     "reroute-unaccepted": {"task": "orders.tasks.reroute_unaccepted_fulfillments", "schedule": 60.0},
     "reroute-backordered": {"task": "orders.tasks.reroute_backordered", "schedule": 120.0},
 }

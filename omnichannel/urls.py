@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("channels_sync.api.urls")),
     path("", include("orders.api.urls")),
     path("", include("transport.api.urls")),
+    path("", include("inventory.api.ops_urls")),
 ]
 
 urlpatterns = [

@@ -195,7 +195,7 @@ def default_rules() -> list[str]:
 def default_cost_model() -> dict[str, float]:
     # Jasin & Sinha's published e-commerce shipping cost (per shipment, per unit, per unit-km).
     return {"per_shipment": 8.759, "per_unit": 0.423, "per_unit_km": 0.000336, "per_kg": 0.0, "per_kg_km": 0.0,
-            "unfilled_unit_penalty": 50.0, "split_penalty": 2.0}
+            "unfilled_unit_penalty": 50.0, "split_penalty": 2.0, "late_penalty": 25.0}
 
 
 class RoutingRuleSet(models.Model):

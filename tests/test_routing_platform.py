@@ -165,3 +165,35 @@ def test_backordered_orders_are_routed_oldest_first_when_stock_arrives(network, 
     assert (older.status, newer.status) == ("allocated", "backordered")
     assert older.lines.get().backordered_quantity == 0
     assert outbox_sweep() == 0
+
+
+def test_rejected_as_not_in_stock_corrects_the_stock_with_a_count(network, channel_client, picker_client_for):
+    from inventory.models import StockMovement
+
+    order = place(channel_client, ship_order(("RUN-BLK-42", 2)))
+    first = order.fulfillments.get()
+    store = first.location
+    level = StockLevel.objects.get(location=store, sku=network["shoe"])
+    on_hand = level.on_hand
+    response = picker_client_for(store).post(f"/api/v1/fulfillments/{first.pk}/reject/",
+                                             {"reason": "not_in_stock"}, format="json")
+    assert response.status_code == 200, response.content
+    level.refresh_from_db()
+    assert (level.on_hand, level.reserved) == (on_hand - 2, 0)
+    assert StockMovement.objects.filter(stock_level=level, reason="count").values_list("delta", flat=True)[0] == -2
+    order.refresh_from_db()
+    assert order.fulfillments.exclude(pk=first.pk).get().location != store
+
+
+def test_rejected_as_damaged_moves_the_units_to_damaged(network, channel_client, picker_client_for):
+    order = place(channel_client, ship_order(("RUN-BLK-42", 1)))
+    first = order.fulfillments.get()
+    level = StockLevel.objects.get(location=first.location, sku=network["shoe"])
+    picker_client_for(first.location).post(f"/api/v1/fulfillments/{first.pk}/reject/",
+                                           {"reason": "damaged", "note": "sole torn"}, format="json")
+    level.refresh_from_db()
+    assert (level.damaged, level.reserved) == (1, 0)
+    assert level.available == level.on_hand - 1
+    from inventory.checks import inventory_violations
+
+    assert inventory_violations() == []

@@ -1,5 +1,9 @@
 from django.urls import path
 
+from channels_sync.api.promise import PromiseApi
 from channels_sync.api.views import OrdersApi
 
-urlpatterns = [path("orders/", OrdersApi.as_view(), name="order-list")]
+urlpatterns = [
+    path("orders/", OrdersApi.as_view(), name="order-list"),
+    path("promise/", PromiseApi.as_view(), name="promise"),
+]

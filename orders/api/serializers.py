@@ -47,6 +47,10 @@ class OrderIn(serializers.Serializer):
     pickup_location = serializers.CharField(max_length=32, required=False, allow_null=True, default=None,
                                             help_text="Location code, for click & collect.")
     currency = serializers.CharField(max_length=3, required=False, default="EUR")
+    promise_option = serializers.CharField(max_length=64, required=False, allow_blank=True, default="",
+                                           help_text="The option id from /promise/ the shopper chose.")
+    promised_by = serializers.DateTimeField(required=False, allow_null=True, default=None,
+                                            help_text="The latest date promised (the option's `latest`).")
     lines = LineIn(many=True, allow_empty=False, max_length=200)
 
     def to_input(self) -> OrderInput:
@@ -57,6 +61,7 @@ class OrderIn(serializers.Serializer):
             delivery_method=data["delivery_method"], email=customer.get("email"), phone=customer.get("phone"),
             customer_name=customer.get("name", ""), external_id=data.get("external_id") or None, address=address,
             pickup_location=data.get("pickup_location"), currency=data["currency"].upper(),
+            promise_option=data["promise_option"], promised_by=data["promised_by"],
             lines=[LineInput(line["sku"], line["quantity"], line["unit_price"]) for line in data["lines"]])
 
 
@@ -126,7 +131,8 @@ class OrderOut(serializers.ModelSerializer):
     class Meta:
         model = Order
         fields = ["number", "external_id", "channel", "status", "delivery_method", "customer", "address",
-                  "pickup_location", "currency", "total_amount", "lines", "fulfillments", "timeline", "placed_at"]
+                  "pickup_location", "currency", "total_amount", "promise_option", "promised_by", "at_risk_reason",
+                  "lines", "fulfillments", "timeline", "placed_at"]
 
     def get_customer(self, order) -> dict:
         return {"email": order.customer.email, "phone": order.customer.phone, "name": order.customer.name}
@@ -154,6 +160,8 @@ class CancelIn(serializers.Serializer):
 class RejectIn(serializers.Serializer):
     reason = serializers.ChoiceField(choices=["not_in_stock", "damaged", "capacity", "other"])
     note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    counts = serializers.DictField(child=serializers.IntegerField(min_value=0), required=False, default=dict,
+                                   help_text="not_in_stock: units actually on the shelf per SKU code.")
 
 
 class PackageIn(serializers.Serializer):

@@ -122,7 +122,7 @@ def _action(name: str, fn, serializer=None, doc: str = ""):
 FulfillmentAcceptApi = _action("accept", lambda f, d, a: services.fulfillment_accept(f, actor=a),
                                doc="Accept: the location will fulfil it.")
 FulfillmentRejectApi = _action("reject", lambda f, d, a: services.fulfillment_reject(
-    f, reason=d["reason"], note=d["note"], actor=a), s.RejectIn,
+    f, reason=d["reason"], note=d["note"], actor=a, counts=d["counts"]), s.RejectIn,
     doc="Reject with a reason; the units are routed again without this location.")
 FulfillmentStartPickingApi = _action("start-picking", lambda f, d, a: services.fulfillment_start_picking(f, actor=a),
                                      doc="Start picking: the customer hears 'being prepared'.")

@@ -7,6 +7,7 @@ Each action is a guarded transition: from the wrong state it raises InvalidTrans
 from __future__ import annotations
 
 import hmac
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F as Col
 
+from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from omnichannel.errors import InvalidTransition, ValidationFailed
 from orders import events
@@ -70,19 +72,47 @@ def fulfillment_accept(fulfillment: Fulfillment, *, actor: str) -> Fulfillment:
                        event_type=events.FULFILLMENT_ACCEPTED, publish=False)
 
 
-def fulfillment_reject(fulfillment: Fulfillment, *, reason: str, note: str = "", actor: str) -> Fulfillment:
-    """The location cannot fulfil it: release its units; the caller re-routes the order
-    (after commit) without this location."""
+def fulfillment_reject(fulfillment: Fulfillment, *, reason: str, note: str = "", actor: str,
+                       counts: dict[str, int] | None = None) -> Fulfillment:
+    """The location cannot fulfil it: release its units (the `fulfillment.rejected` event
+    re-routes the order without this location) and make the stock tell the truth:
+    `not_in_stock` corrects the location's stock with a count (the `counts` given per SKU,
+    else on hand less the units it could not find), `damaged` moves the units to damaged."""
     if reason not in REJECT_REASONS:
         raise ValidationFailed(f"Reason must be one of {sorted(REJECT_REASONS)}.", field="reason")
     if fulfillment.status not in {S.PENDING, S.ACCEPTED}:
         raise InvalidTransition("fulfillment", fulfillment.status, "reject")
-    allocations = _allocations(fulfillment)
+    allocations = list(fulfillment.allocations.filter(is_active=True).select_related("order_line__sku"))
     inventory_services.reservations_release([a.reservation_id for a in allocations], reason="rejected", actor=actor)
     Allocation.objects.filter(pk__in=[a.pk for a in allocations]).update(is_active=False)
+    if reason in {"not_in_stock", "damaged"}:
+        _correct_stock(fulfillment, allocations, reason, counts or {}, actor)
     return _transition(fulfillment, {S.PENDING, S.ACCEPTED}, S.REJECTED, "reject", actor=actor,
                        event_type=events.FULFILLMENT_REJECTED, publish=True, message=note,
                        payload={"reason": reason}, rejection_reason=reason, rejection_note=note[:255])
+
+
+def _correct_stock(fulfillment: Fulfillment, allocations: list[Allocation], reason: str, counts: dict[str, int],
+                   actor: str) -> None:
+    missing: dict[int, int] = defaultdict(int)
+    skus = {}
+    for alloc in allocations:
+        missing[alloc.order_line.sku_id] += alloc.quantity
+        skus[alloc.order_line.sku_id] = alloc.order_line.sku
+    levels = {lvl.sku_id: lvl for lvl in inventory_selectors.stock_levels_at(fulfillment.location_id, missing)}
+    for sku_id in sorted(missing):
+        level = levels.get(sku_id)
+        if level is None:
+            continue
+        if reason == "not_in_stock":
+            counted = counts.get(skus[sku_id].code, max(0, level.on_hand - missing[sku_id]))
+            inventory_services.stock_count(level, counted, actor=actor, reference_id=fulfillment.number,
+                                           note="Rejected: not in stock")
+        else:
+            units = min(missing[sku_id], level.available)
+            if units:
+                inventory_services.stock_move_state(level, "available", "damaged", units, "damaged", actor=actor,
+                                                    note=f"Rejected {fulfillment.number}: damaged")
 
 
 def fulfillment_start_picking(fulfillment: Fulfillment, *, actor: str) -> Fulfillment:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 
@@ -37,6 +38,8 @@ class OrderInput:
     address: AddressInput | None = None
     pickup_location: str | None = None
     currency: str = "EUR"
+    promise_option: str = ""
+    promised_by: datetime | None = None
 
 
 @dataclass(frozen=True)

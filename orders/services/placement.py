@@ -100,7 +100,8 @@ def _create_order(data: OrderInput, ctx: ChannelContext, skus: dict[str, Sku], p
                 order = Order.objects.create(
                     number=new_order_number(), channel_id=ctx.channel_id, external_id=data.external_id or None,
                     customer=customer, delivery_method=data.delivery_method, pickup_location=pickup,
-                    currency=data.currency, total_amount=total, **fields)
+                    currency=data.currency, total_amount=total, promise_option=data.promise_option[:64],
+                    promised_by=data.promised_by, **fields)
         except IntegrityError:
             if order_get_by_external_id(ctx.channel_id, data.external_id):
                 return None

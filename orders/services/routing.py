@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 from django.db.models import Sum
+from django.utils import timezone
 
 from inventory import services as inventory_services
 from inventory.errors import InsufficientStock
@@ -17,6 +18,7 @@ from orders import events
 from orders.models import Allocation, Fulfillment, Order, OrderLine, RoutingDecision
 from orders.services import planner
 from orders.services.allocation import candidate_locations, destination_of, reserve_plan
+from orders.services.promise_service import delivery_estimates
 from orders.services.status import refresh_order_status
 from orders.sourcing import Plan
 
@@ -57,8 +59,32 @@ def order_route(order_id: int, *, trigger: str = "placed", actor: str = "router"
             plan.unfilled[line.sku_id] = plan.unfilled.get(line.sku_id, 0) + need
     decision = _record_decision(order, plan, result, rule_set, excluded, trigger, attempts,
                                 time.perf_counter() - started)
+    _flag_promise_risk(order, plan, result, actor)
     _announce(order, fulfillments, plan, actor, decision)
     return decision
+
+
+def _flag_promise_risk(order: Order, plan: Plan, result, actor: str) -> None:
+    """An order placed with a promise that this plan cannot keep is flagged at risk, with why."""
+    if order.promised_by is None:
+        return
+    used = {a.location for a in (result.allocations if result else ())}
+    locations = {loc_id: loc for loc_id, loc in candidate_locations(order).items() if loc.code in used}
+    service = order.promise_option.split(":", 1)[1] if order.promise_option.startswith("ship:") else None
+    estimates = delivery_estimates(locations, service_code=service, method=order.delivery_method)
+    late = sorted(locations[loc_id].code for loc_id, at in estimates.items() if at > order.promised_by)
+    reasons = []
+    if plan.unfilled:
+        reasons.append(f"{plan.unfilled_units} unit(s) have no stock")
+    if late:
+        reasons.append(f"{', '.join(late)} cannot deliver by {timezone.localtime(order.promised_by):%a %d %b %H:%M}")
+    reason = "; ".join(reasons)[:255]
+    if reason == order.at_risk_reason:
+        return
+    Order.objects.filter(pk=order.pk).update(at_risk_reason=reason)
+    order.at_risk_reason = reason
+    events.record(order, "order.at_risk" if reason else "order.back_on_track", actor=actor,
+                  message=reason or "The promise can be kept again", publish=False)
 
 
 def rejected_location_ids(order: Order) -> set[int]:
@@ -77,7 +103,11 @@ def _plan(order: Order, needs_by_line, provisional: list[Allocation], excluded: 
     for alloc in provisional:
         held[(alloc.location_id, sku_of_line.get(alloc.order_line_id, 0))] += alloc.quantity
     locations = candidate_locations(order, excluded)
-    return planner.engine_plan(order, needs_by_line, locations, held, rule_set)
+    delivery_at = None
+    if order.promised_by is not None:
+        service = order.promise_option.split(":", 1)[1] if order.promise_option.startswith("ship:") else None
+        delivery_at = delivery_estimates(locations, service_code=service, method=order.delivery_method)
+    return planner.engine_plan(order, needs_by_line, locations, held, rule_set, delivery_at)
 
 
 def _apply(order: Order, needs_by_line, provisional: list[Allocation], plan: Plan, actor: str) -> dict[int, Fulfillment]:

@@ -1,0 +1,68 @@
+"""`POST /api/v1/promise/`: the delivery options a checkout shows for a cart."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from channels_sync.models import SalesChannel
+from omnichannel.permissions import IsChannelOrStaff, principal_of
+from orders.services.promise_service import promise_options
+
+
+class CartLineIn(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000)
+
+
+class PromiseIn(serializers.Serializer):
+    cart = CartLineIn(many=True, allow_empty=False, max_length=100)
+    latitude = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True, default=None,
+                                      help_text="Delivery address, or where the shopper is for pickup options.")
+    longitude = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True, default=None)
+    pickup_radius_km = serializers.FloatField(min_value=0.1, max_value=200, required=False, default=15.0)
+
+    def validate(self, attrs):
+        if (attrs["latitude"] is None) != (attrs["longitude"] is None):
+            raise serializers.ValidationError({"longitude": "Give both latitude and longitude, or neither."})
+        return attrs
+
+
+class PromiseOptionOut(serializers.Serializer):
+    id = serializers.CharField(help_text="Send it back as `promise_option` when placing the order.")
+    kind = serializers.ChoiceField(choices=["ship", "same_day", "pickup"])
+    label = serializers.CharField()
+    service = serializers.CharField(allow_null=True)
+    earliest = serializers.DateTimeField()
+    latest = serializers.DateTimeField()
+    cost = serializers.DecimalField(max_digits=10, decimal_places=2)
+    currency = serializers.CharField()
+    locations = serializers.ListField(child=serializers.CharField())
+    distance_km = serializers.FloatField(allow_null=True)
+
+
+class PromiseApi(APIView):
+    """Ship (each carrier service), same-day and pickup options with dates and cost.
+    A channel's token only sees the locations that feed the channel."""
+
+    permission_classes = [IsChannelOrStaff]
+
+    @extend_schema(request=PromiseIn, responses={200: PromiseOptionOut(many=True)})
+    def post(self, request):
+        data = PromiseIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        cart: dict[str, int] = {}
+        for line in values["cart"]:
+            cart[line["sku"]] = cart.get(line["sku"], 0) + line["quantity"]
+        principal = principal_of(request)
+        codes = None
+        if principal.is_channel:
+            fed_by = list(SalesChannel.objects.get(pk=principal.channel_id).feeding_locations.values_list(
+                "code", flat=True))
+            codes = fed_by or None  # none configured: every active location feeds the channel
+        options = promise_options(cart=cart, lat=values["latitude"], lng=values["longitude"],
+                                  pickup_radius_km=values["pickup_radius_km"], location_codes=codes)
+        return Response({"options": PromiseOptionOut(options, many=True).data})

@@ -1,0 +1,210 @@
+"""Receive, adjust, move between states, count and compare-and-set: the stock operations
+staff run at one stock level. Callers hold a transaction (the entry point opens it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from django.db.models import Q
+
+from inventory import events, locks
+from inventory.errors import (
+    ChangedConcurrently,
+    QuantityChanged,
+    QuantityInvalid,
+    ReasonInvalid,
+    StateMoveInvalid,
+    StockWouldGoNegative,
+)
+from inventory.models import AdjustmentReason, Location, Reservation, Sku, StockLevel
+from inventory.services import ledger
+from inventory.services.ledger import Ref, State
+from inventory.services.reservations import close
+
+MoveState = Literal["available", "damaged", "quality_control", "written_off"]
+MOVE_STATES: tuple[str, ...] = ("available", "damaged", "quality_control", "written_off")
+SETTABLE_STATES: tuple[str, ...] = ("on_hand", "safety_stock", "damaged", "quality_control")
+
+
+def stock_level_ensure(sku: Sku, location: Location) -> StockLevel:
+    level, _ = StockLevel.objects.get_or_create(sku=sku, location=location)
+    return level
+
+
+RECEIVE_INTO: tuple[str, ...] = ("available", "quality_control", "damaged")
+
+
+def arrival_deltas(quantity: int, into: str) -> dict[str, int]:
+    """on_hand rises; units arriving into quality_control or damaged are held there at once
+    (so a safety stock or a reservation can never claim them first)."""
+    if into not in RECEIVE_INTO:
+        raise StateMoveInvalid(f"Units arrive into one of {', '.join(RECEIVE_INTO)}.", field="into")
+    return {State.ON_HAND: quantity} | ({into: quantity} if into != "available" else {})
+
+
+def stock_receive(*, sku: Sku, location: Location, quantity: int, reason: str = ledger.RECEIVE,
+                  reference_type: str = "", reference_id: str = "", actor: str = "", note: str = "",
+                  into: str = "available") -> StockLevel:
+    """Units arrived: on_hand rises (and quality_control or damaged with it, per `into`).
+    Caller holds a transaction."""
+    if quantity <= 0:
+        raise QuantityInvalid("Quantity must be a positive whole number.", field="quantity")
+    deltas = arrival_deltas(quantity, into)
+    level = stock_level_ensure(sku, location)
+    ledger.apply(level.pk, deltas, ledger.reason_code(reason), ref=Ref(reference_type, reference_id), actor=actor,
+                 note=note)
+    level.refresh_from_db()
+    return level
+
+
+def stock_adjust(*, stock_level: StockLevel, delta: int, reason: str, actor: str = "", note: str = "") -> StockLevel:
+    """Change on_hand by `delta` for one of `AdjustmentReason` ("other" needs a note). A
+    decrease may only take available units (reserved, damaged, QC and safety stock stay).
+    Caller holds a transaction."""
+    if delta == 0:
+        raise QuantityInvalid("An adjustment must change the quantity.", field="delta")
+    if reason not in AdjustmentReason.values:
+        raise ReasonInvalid(f"Unknown adjustment reason {reason!r}; use one of {', '.join(AdjustmentReason.values)}.",
+                            field="reason")
+    if reason == AdjustmentReason.OTHER and not note.strip():
+        raise ReasonInvalid("Say why in the note when the reason is 'other'.", field="note")
+    guard = Q(available_units__gte=-delta) if delta < 0 else None
+    if not ledger.apply(stock_level.pk, {State.ON_HAND: delta}, reason, guard=guard, actor=actor, note=note):
+        raise StockWouldGoNegative("The adjustment would take units that are reserved or not there.", field="delta")
+    stock_level.refresh_from_db()
+    return stock_level
+
+
+# --- moves between states ----------------------------------------------------------------------------
+
+# (from, to) -> (deltas per unit, the state whose units are taken: its guard)
+_MOVES: dict[tuple[str, str], tuple[dict[str, int], str]] = {
+    ("available", "damaged"): ({State.DAMAGED: 1}, "available"),
+    ("available", "quality_control"): ({State.QUALITY_CONTROL: 1}, "available"),
+    ("damaged", "available"): ({State.DAMAGED: -1}, "damaged"),
+    ("quality_control", "available"): ({State.QUALITY_CONTROL: -1}, "quality_control"),
+    ("damaged", "quality_control"): ({State.DAMAGED: -1, State.QUALITY_CONTROL: 1}, "damaged"),
+    ("quality_control", "damaged"): ({State.QUALITY_CONTROL: -1, State.DAMAGED: 1}, "quality_control"),
+    ("damaged", "written_off"): ({State.DAMAGED: -1, State.ON_HAND: -1}, "damaged"),
+    ("quality_control", "written_off"): ({State.QUALITY_CONTROL: -1, State.ON_HAND: -1}, "quality_control"),
+}
+
+
+def stock_move_state(stock_level: StockLevel, from_state: str, to_state: str, quantity: int, reason: str, *,
+                     actor: str = "", note: str = "") -> StockLevel:
+    """Move units between sellable ("available"), damaged and quality_control, or write
+    damaged/QC units off (on_hand falls with them). Units moved out of "available" must be
+    available (never reserved or safety stock); units moved out of damaged/QC must be there.
+    Caller holds a transaction."""
+    move = _MOVES.get((from_state, to_state))
+    if move is None:
+        raise StateMoveInvalid(f"Cannot move units from {from_state} to {to_state}; moves: "
+                               + ", ".join(f"{a}->{b}" for a, b in _MOVES), field="to_state")
+    if quantity <= 0:
+        raise QuantityInvalid("Quantity must be a positive whole number.", field="quantity")
+    per_unit, source = move
+    guard = Q(available_units__gte=quantity) if source == "available" else Q(**{f"{source}__gte": quantity})
+    deltas = {state: sign * quantity for state, sign in per_unit.items()}
+    if not ledger.apply(stock_level.pk, deltas, ledger.reason_code(reason), guard=guard, actor=actor, note=note):
+        stock_level.refresh_from_db()
+        have = stock_level.available if source == "available" else getattr(stock_level, source)
+        raise StockWouldGoNegative(f"Only {have} units are {source.replace('_', ' ')}; cannot move {quantity}.",
+                                   field="quantity", extra={"current": have})
+    stock_level.refresh_from_db()
+    return stock_level
+
+
+# --- compare-and-set --------------------------------------------------------------------------------
+
+
+def stock_set(stock_level: StockLevel, state: str, *, expected: int, value: int, actor: str = "",
+              reason: str = ledger.SET, note: str = "") -> StockLevel:
+    """Set one quantity (on_hand, safety_stock, damaged, quality_control) to `value` only if it
+    still is `expected` (for external systems syncing counts). One conditional UPDATE
+    `WHERE state = expected AND <rule>`; the movement's delta is value - expected.
+
+    Rules: on_hand never below reserved + damaged + QC; units moved into damaged/QC must be
+    available. Raises QuantityChanged (409, with `current`) when the stored value differs,
+    StockWouldGoNegative (422) when the rule fails. Caller holds a transaction."""
+    if state not in SETTABLE_STATES:
+        raise QuantityInvalid(f"Only {', '.join(SETTABLE_STATES)} can be set.", field="state")
+    if value < 0 or expected < 0:
+        raise QuantityInvalid("Quantities are never negative.", field="value")
+    delta = value - expected
+    if delta == 0:  # nothing to write, but the caller still learns whether it was right
+        stock_level.refresh_from_db()
+        if getattr(stock_level, state) != expected:
+            raise QuantityChanged(state, expected, getattr(stock_level, state))
+        return stock_level
+    guard = Q(**{state: expected}) & _set_rule(state, value, delta)
+    if not ledger.apply(stock_level.pk, {state: delta}, ledger.reason_code(reason), guard=guard, actor=actor,
+                        note=note):
+        stock_level.refresh_from_db()
+        current = getattr(stock_level, state)
+        if current != expected:
+            raise QuantityChanged(state, expected, current)
+        raise StockWouldGoNegative(f"{state} cannot become {value}: reserved {stock_level.reserved}, damaged "
+                                   f"{stock_level.damaged}, quality control {stock_level.quality_control}, "
+                                   f"available {stock_level.available}.", field="value", extra={"current": current})
+    stock_level.refresh_from_db()
+    return stock_level
+
+
+def _set_rule(state: str, value: int, delta: int) -> Q:
+    if state == State.ON_HAND:
+        return Q(held_units__lte=value)
+    if state in (State.DAMAGED, State.QUALITY_CONTROL) and delta > 0:
+        return Q(available_units__gte=delta)
+    return Q()
+
+
+# --- cycle count -------------------------------------------------------------------------------------
+
+
+@dataclass
+class CountResult:
+    stock_level: StockLevel
+    delta: int
+    released: list[Reservation] = field(default_factory=list)
+
+
+def stock_count(stock_level: StockLevel, counted: int, *, actor: str = "", note: str = "",
+                reference_id: str = "") -> CountResult:
+    """Record a cycle count: on_hand becomes `counted`, the difference one "count" movement.
+
+    The counted units are all there is, so what was promised or set aside must fit in them:
+    damaged then quality-control units beyond the count are dropped, then open reservations
+    that no longer fit are released whole, newest first, before on_hand is lowered (the
+    check constraint), and `inventory.reservations_released` is published so orders re-route
+    them. Takes the stock level's row lock, then its reservations'. Caller holds a transaction."""
+    if counted < 0:
+        raise QuantityInvalid("A count is never negative.", field="counted")
+    level = locks.stock_level_lock(stock_level.pk)
+    damaged_cut = min(level.damaged, max(0, level.damaged + level.quality_control - counted))
+    qc_cut = max(0, level.damaged + level.quality_control - counted) - damaged_cut
+    room = counted - (level.damaged - damaged_cut) - (level.quality_control - qc_cut)
+    released = _release_beyond(level, room, actor) if level.reserved > room else []
+    deltas: dict[str, int] = {State.ON_HAND: counted - level.on_hand, State.DAMAGED: -damaged_cut,
+                              State.QUALITY_CONTROL: -qc_cut}
+    guard = ledger.unchanged(level, State.ON_HAND, State.DAMAGED, State.QUALITY_CONTROL)
+    if not ledger.apply(level.pk, deltas, ledger.COUNT, guard=guard, ref=Ref("count", reference_id), actor=actor,
+                        note=note):
+        raise ChangedConcurrently("The stock level changed during the count; count again.", field="counted")
+    if released:
+        events.reservations_released(level, released, reason=ledger.COUNT)
+    level.refresh_from_db()
+    return CountResult(level, deltas[State.ON_HAND], released)
+
+
+def _release_beyond(level: StockLevel, room: int, actor: str) -> list[Reservation]:
+    """Release whole open reservations, newest first, until the rest fit in `room` units."""
+    reserved = level.reserved
+    released: list[Reservation] = []
+    for reservation in locks.open_reservations_of_level_lock(level.pk):
+        if reserved <= room:
+            break
+        released.append(reservation)
+        reserved -= reservation.quantity
+    close(released, Reservation.Status.RELEASED, ledger.COUNT, actor)
+    return released
