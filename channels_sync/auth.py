@@ -25,7 +25,8 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if token.channel_id is not None:
             if not token.channel.is_active:
                 raise exceptions.AuthenticationFailed("This channel is disabled.")
-            principal = Principal(channel_id=token.channel_id, channel_code=token.channel.code)
+            principal = Principal(channel_id=token.channel_id, channel_code=token.channel.code,
+                                  channel_kind=token.channel.kind)
             return principal, principal
         principal = principal_for_user(token.user)
         if principal is None:

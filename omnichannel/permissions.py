@@ -13,6 +13,7 @@ from rest_framework.permissions import BasePermission
 class Principal:
     channel_id: int | None = None
     channel_code: str = ""
+    channel_kind: str = ""
     user: Any = None
     role: str = ""
     location_id: int | None = None
@@ -70,6 +71,14 @@ class IsChannel(BasePermission):
     def has_permission(self, request, view) -> bool:
         principal = principal_of(request)
         return bool(principal and principal.is_channel)
+
+
+class IsPosChannel(BasePermission):
+    message = "This endpoint is for a store till: a channel token of kind 'pos'."
+
+    def has_permission(self, request, view) -> bool:
+        principal = principal_of(request)
+        return bool(principal and principal.is_channel and principal.channel_kind == "pos")
 
 
 class IsStaff(BasePermission):

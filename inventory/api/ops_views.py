@@ -27,7 +27,7 @@ from inventory.api import ops_serializers as s
 from inventory.errors import InsufficientStock, Shortage, UnknownLocation, UnknownSku
 from inventory.models import Location, Reservation, Sku, StockLevel, Transfer
 from omnichannel.errors import ValidationFailed
-from omnichannel.permissions import IsChannel, IsOps, IsStaff, Principal, principal_of
+from omnichannel.permissions import IsChannel, IsOps, IsPosChannel, IsStaff, Principal, principal_of
 
 MAX_CSV_BYTES = 5 * 1024 * 1024
 
@@ -369,7 +369,7 @@ class PosSaleApi(APIView):
     """POST /pos/sales/: a till receipt at a store; its units leave that store's on_hand now.
     The same receipt_id again returns 200 and changes nothing."""
 
-    permission_classes = [IsChannel]
+    permission_classes = [IsPosChannel]
 
     @extend_schema(request=s.PosSaleIn, responses={201: s.PosReceiptOut, 200: s.PosReceiptOut},
                    summary="Record a POS sale at a store.")

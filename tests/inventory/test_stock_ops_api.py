@@ -320,6 +320,10 @@ def test_pos_sale_errors_move_nothing(network, pos_client, ops_client):
     staff = post(ops_client, "pos/sales/", {"location": "ST2", "receipt_id": "R3",
                                             "lines": [{"sku": "RUN-BLK-42", "quantity": 1}]})
     empty = post(pos_client, "pos/sales/", {"location": "ST2", "receipt_id": "R4", "lines": []})
+    web = factories.ChannelFactory(code="web-store", kind="web")
+    web_till = post(client_with_token(token_issue(name="web", channel=web)[1]), "pos/sales/",
+                    {"location": "ST2", "receipt_id": "R5", "lines": [{"sku": "RUN-BLK-42", "quantity": 1}]})
+    assert web_till.status_code == 403  # only a store till (a pos channel) books POS sales
 
     assert (short.status_code, short.json()["code"]) == (409, "insufficient_stock")
     assert (warehouse.status_code, warehouse.json()["code"]) == (422, "not_a_store")
