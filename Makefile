@@ -21,10 +21,11 @@ migrate: install
 
 seed: migrate
 	$(PY) manage.py seed_demo
+	$(PY) manage.py floor_setup
 
 run: seed
 	@echo "Storefront API token (channel 'web'): $$($(PY) manage.py api_token --channel web)"
-	@echo "Admin: http://$(HOST):$(PORT)/admin/   API docs: http://$(HOST):$(PORT)/api/docs/"
+	@echo "Admin: http://$(HOST):$(PORT)/admin/   API docs: http://$(HOST):$(PORT)/api/docs/   Floor: http://$(HOST):$(PORT)/wms/"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install

@@ -22,7 +22,7 @@ from omnichannel.models import OutboxEvent
 
 PUBLIC_EVENTS = {
     "order.confirmed", "order.cancelled", "order.backordered", "fulfillment.picking_started", "shipment.shipped",
-    "fulfillment.ready_for_pickup", "fulfillment.picked_up", "shipment.delivered",
+    "fulfillment.ready_for_pickup", "fulfillment.picked_up", "shipment.delivered", "return.received",
 }
 
 

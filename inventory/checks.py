@@ -86,6 +86,17 @@ def _level_violations(level: StockLevel, ledger: dict[tuple[int, str], int], ope
     return found
 
 
+# Checks other apps add (the warehouse: bins add up to on_hand); each returns readable violations.
+EXTRA_CHECKS: list = []
+
+
+def extra_violations() -> list:
+    found = []
+    for check in EXTRA_CHECKS:
+        found.extend(check())
+    return found
+
+
 def inventory_violations() -> list[Violation]:
     ledger, open_reserved, transit = _ledger_sums(), _open_reserved(), _in_transit()
     violations: list[Violation] = []

@@ -145,6 +145,7 @@ CELERY_BEAT_SCHEDULE = {
     "inventory-release-expired-holds": {"task": "inventory.tasks.release_expired_holds", "schedule": 30.0},
     "reroute-unaccepted": {"task": "orders.tasks.reroute_unaccepted_fulfillments", "schedule": 60.0},
     "reroute-backordered": {"task": "orders.tasks.reroute_backordered", "schedule": 120.0},
+    "warehouse-cancel-uncollected-pickups": {"task": "warehouse.tasks.cancel_uncollected_pickups", "schedule": 3600.0},
 }
 CELERY_TIMEZONE = TIME_ZONE
 

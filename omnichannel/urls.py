@@ -13,10 +13,12 @@ api_v1 = [
     path("", include("orders.api.urls")),
     path("", include("transport.api.urls")),
     path("", include("inventory.api.ops_urls")),
+    path("warehouse/", include("warehouse.api.urls")),
 ]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("wms/", include("warehouse.web.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

@@ -9,7 +9,7 @@ and written back.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from django.db.models import F, Q
@@ -66,6 +66,18 @@ def movement(level_id: int, state: str, delta: int, reason: str, *, ref: Ref = N
                          reference_type=ref.type, reference_id=str(ref.id), actor=actor[:100], note=note[:255])
 
 
+# Explicit hooks for apps that keep finer-grained stock (the warehouse's bins): called with
+# every batch of movements written, in the same transaction. Registered in AppConfig.ready().
+MOVEMENT_LISTENERS: list[Callable[[list[StockMovement]], object]] = []
+
+
+def written(movements: list[StockMovement]) -> list[StockMovement]:
+    """Tell the listeners about movements just written; returns them."""
+    for listener in MOVEMENT_LISTENERS:
+        listener(movements)
+    return movements
+
+
 def apply(level_id: int, deltas: Mapping[str, int], reason: str, *, guard: Q | None = None, ref: Ref = NO_REF,
           actor: str = "", note: str = "") -> bool:
     """Change the quantities of one stock level by `deltas` if `guard` holds on the row, and
@@ -80,8 +92,8 @@ def apply(level_id: int, deltas: Mapping[str, int], reason: str, *, guard: Q | N
         qs = qs.filter(guard)
     if not qs.update(**{state: F(state) + delta for state, delta in changed.items()}, updated_at=timezone.now()):
         return False
-    StockMovement.objects.bulk_create([movement(level_id, state, delta, reason, ref=ref, actor=actor, note=note)
-                                       for state, delta in changed.items()])
+    written(StockMovement.objects.bulk_create([movement(level_id, state, delta, reason, ref=ref, actor=actor,
+                                                        note=note) for state, delta in changed.items()]))
     return True
 
 

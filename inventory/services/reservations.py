@@ -137,7 +137,7 @@ def close(reservations: list[Reservation], status: str, reason: str, actor: str)
         if commit:
             movements.append(ledger.movement(r.stock_level_id, State.ON_HAND, -r.quantity, reason, ref=ref,
                                              actor=actor))
-    StockMovement.objects.bulk_create(movements)
+    ledger.written(StockMovement.objects.bulk_create(movements))
     return sum(per_level.values())
 
 

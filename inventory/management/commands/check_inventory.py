@@ -3,7 +3,7 @@ from itertools import groupby
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from inventory.checks import inventory_violations
+from inventory.checks import extra_violations, inventory_violations
 from inventory.models import Reservation, StockLevel
 
 
@@ -20,7 +20,10 @@ class Command(BaseCommand):
         if expired:
             self.stdout.write(f"Note: {expired} expired checkout hold(s) not yet released "
                               "(inventory.tasks.release_expired_holds runs every 30 s).")
-        if violations:
+        extra = extra_violations()
+        for problem in extra:
+            self.stderr.write(f"{problem}")
+        if violations or extra:
             by_level = groupby(violations, key=lambda v: (v.stock_level_id, v.sku, v.location))
             bad_levels = 0
             for (level_id, sku, location), items in by_level:
@@ -28,6 +31,6 @@ class Command(BaseCommand):
                 self.stderr.write(f"{sku} @ {location} (stock level {level_id}):")
                 for v in items:
                     self.stderr.write(f"  - {v.problem}")
-            raise CommandError(f"{len(violations)} inventory invariant violation(s) in {bad_levels} of {levels} "
-                               "stock level(s).")
+            raise CommandError(f"{len(violations) + len(extra)} inventory invariant violation(s) in {bad_levels} "
+                               f"of {levels} stock level(s) and {len(extra)} in bins.")
         self.stdout.write(self.style.SUCCESS(f"OK: {levels} stock levels, all invariants hold."))

@@ -1,0 +1,147 @@
+"""The screens' rules that need no browser: login, location scoping (404), CSRF, the API."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.test import Client
+
+from channels_sync.tokens import token_issue
+from tests import factories
+from tests.conftest import client_with_token
+from tests.warehouse.floor_setup import fulfillment_at, place
+from warehouse.models import PickList, PickTask, Receipt
+from warehouse.services import picking
+
+pytestmark = pytest.mark.django_db
+
+
+def logged_in(location, username="picker", csrf=False) -> Client:
+    member = factories.StaffFactory(user__username=username, role="picker", location=location)
+    member.user.password = make_password("pw-123456")
+    member.user.save()
+    client = Client(enforce_csrf_checks=csrf)
+    client.force_login(member.user)
+    return client
+
+
+def a_pick_list(floor) -> PickList:
+    order = place(floor, (floor.shirt, 1))
+    with transaction.atomic():
+        return picking.pick_list_create(floor.wh, [fulfillment_at(order, floor.wh)], kind="single",
+                                        actor="picker:p")
+
+
+def test_screens_need_a_login(floor):
+    response = Client().get("/wms/pick/")
+    assert response.status_code == 302 and response["Location"].startswith("/wms/login/")
+
+
+def test_another_locations_pick_list_answers_404(floor):
+    pick_list = a_pick_list(floor)
+    stranger = logged_in(floor.store, "picker-st1")
+    assert stranger.get(f"/wms/pick/{pick_list.pk}/").status_code == 404
+    task = pick_list.tasks.get()
+    response = stranger.post(f"/wms/pick/{pick_list.pk}/", {"step": "item", "bin": "WH1-A-01-1",
+                                                            "code": floor.shirt.barcode})
+    assert response.status_code == 404
+    task.refresh_from_db()
+    assert task.picked == 0
+    own = logged_in(floor.wh, "picker-wh1")
+    page = own.get(f"/wms/pick/{pick_list.pk}/")
+    assert page.status_code == 200 and b"A-01-1" in page.content
+    assert own.get(f"/wms/pack/{fulfillment_at(pick_list.totes.get().fulfillment.order, floor.wh).pk}/") \
+        .status_code == 200
+    assert stranger.get(f"/wms/pack/{pick_list.totes.get().fulfillment_id}/").status_code == 404
+
+
+def test_api_pick_list_is_scoped_too(floor):
+    pick_list = a_pick_list(floor)
+    stranger = factories.StaffFactory(user__username="api-st1", role="picker", location=floor.store)
+    client = client_with_token(token_issue(name="api-st1", user=stranger.user)[1])
+    assert client.get(f"/api/v1/warehouse/pick-lists/{pick_list.pk}/").status_code == 404
+    own = factories.StaffFactory(user__username="api-wh1", role="picker", location=floor.wh)
+    body = client_with_token(token_issue(name="api-wh1", user=own.user)[1]).get(
+        f"/api/v1/warehouse/pick-lists/{pick_list.pk}/").json()
+    assert [(t["bin"], t["sku"], t["quantity"]) for t in body["tasks"]] == [("A-01-1", "TEE-WHT-M", 1)]
+
+
+def test_posts_need_the_csrf_token(floor):
+    pick_list = a_pick_list(floor)
+    client = logged_in(floor.wh, "picker-wh1", csrf=True)
+    response = client.post(f"/wms/pick/{pick_list.pk}/", {"step": "bin", "code": "WH1-A-01-1"})
+    assert response.status_code == 403
+
+
+def test_a_wrong_scan_answers_with_the_banner_and_records_nothing(floor):
+    pick_list = a_pick_list(floor)
+    client = logged_in(floor.wh, "picker-wh1")
+    response = client.post(f"/wms/pick/{pick_list.pk}/", {"step": "item", "bin": "WH1-A-01-1", "code": "8712345000017"})
+    assert response.status_code == 400 and b'role="alert"' in response.content
+    assert b'class="scan"' in response.content
+    assert PickTask.objects.get(pick_list=pick_list).picked == 0
+
+
+def test_a_store_starts_a_single_order_pick_list_from_the_waiting_orders(floor):
+    order = place(floor, (floor.shoe, 1), pickup=floor.store)
+    fulfillment = fulfillment_at(order, floor.store)
+    client = logged_in(floor.store, "picker-st1")
+    assert order.number.encode() in client.get("/wms/pick/").content
+    response = client.post("/wms/pick/", {"fulfillment": fulfillment.pk})
+    pick_list = PickList.objects.get()
+    assert response["Location"] == f"/wms/pick/{pick_list.pk}/"
+    assert (pick_list.kind, pick_list.tasks.get().bin.code) == ("single", "S-01")
+
+
+def test_ops_release_waves_and_enter_supplier_notices_by_api(floor, ops_client):
+    place(floor, (floor.shirt, 1))
+    response = ops_client.post("/api/v1/warehouse/waves/", {"location": "WH1", "delivery_method": "ship"},
+                               format="json")
+    assert response.status_code == 201, response.content
+    assert len(response.json()["pick_lists"]) == 1
+    again = ops_client.post("/api/v1/warehouse/waves/", {"location": "WH1"}, format="json")
+    assert again.status_code == 422 and again.json()["code"] == "nothing_to_pick"
+    asn = ops_client.post("/api/v1/warehouse/receipts/", {
+        "location": "WH1", "supplier": "Omni Footwear BV", "reference": "ASN-9",
+        "lines": [{"sku": "RUN-BLK-42", "quantity": 6}, {"sku": floor.cap.barcode, "quantity": 2}]}, format="json")
+    assert asn.status_code == 201, asn.content
+    assert [(line["sku"], line["expected_quantity"]) for line in asn.json()["lines"]] == [("RUN-BLK-42", 6),
+                                                                                          ("CAP-RED", 2)]
+    bad = ops_client.post("/api/v1/warehouse/receipts/", {"location": "WH1", "supplier": "x", "reference": "y",
+                                                          "lines": [{"sku": "NOPE", "quantity": 1}]}, format="json")
+    assert bad.status_code == 400 and Receipt.objects.count() == 1
+
+
+def test_ops_choose_a_location_then_release_waves_which_pickers_cannot(floor):
+    place(floor, (floor.shirt, 1))
+    member = factories.StaffFactory(user__username="ops-user", role="ops", location=None)
+    ops = Client()
+    ops.force_login(member.user)
+    assert ops.get("/wms/")["Location"] == "/wms/location/"
+    assert ops.post("/wms/location/", {"code": "WH1"})["Location"] == "/wms/"
+    response = ops.post("/wms/waves/", {"delivery_method": "ship", "batch_size": "4"})
+    assert response.status_code == 302
+    assert PickList.objects.get().location == floor.wh
+    again = ops.post("/wms/waves/", {"delivery_method": "ship"})
+    assert again.status_code == 422 and b"No fulfillment waits" in again.content
+    picker = logged_in(floor.wh, "picker-wh1")
+    assert picker.post("/wms/waves/", {"delivery_method": "ship"}).status_code == 403
+
+
+def test_a_shipped_transfer_is_received_from_the_receiving_screen(floor):
+    from inventory.services import TransferLineInput, transfer_request, transfer_ship
+
+    with transaction.atomic():
+        transfer = transfer_ship(transfer_request(floor.wh2, floor.wh, [TransferLineInput(floor.cap, 2)],
+                                                  actor="ops"), actor="ops")
+    client = logged_in(floor.wh, "picker-wh1")
+    assert transfer.number.encode() in client.get("/wms/receiving/").content
+    assert logged_in(floor.store, "picker-st1").post("/wms/receiving/", {"transfer": transfer.pk}).status_code == 404
+    response = client.post("/wms/receiving/", {"transfer": transfer.pk})
+    receipt = Receipt.objects.get(transfer=transfer)
+    assert response["Location"] == f"/wms/receiving/{receipt.pk}/"
+    client.post(f"/wms/receiving/{receipt.pk}/", {"code": floor.cap.barcode, "quantity": "2"})
+    transfer.refresh_from_db()
+    assert transfer.status == "received"
+    assert receipt.lines.get().received_quantity == 2

@@ -1,0 +1,154 @@
+"""Reads for the floor screens and API, always scoped to one location."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+
+from inventory.models import Location, Sku, Transfer
+from orders.models import Fulfillment, Order
+from warehouse.models import (
+    Bin,
+    CarrierManifest,
+    PackingBox,
+    PickList,
+    PickTask,
+    Receipt,
+    ReceiptLine,
+    ReturnReceipt,
+    Wave,
+)
+from warehouse.services.picking import open_fulfillments
+
+FS = Fulfillment.Status
+
+
+def _get(qs: QuerySet, **lookup):
+    found = qs.filter(**lookup).first()
+    if found is None:
+        raise Http404("Not at your location.")
+    return found
+
+
+@dataclass(frozen=True)
+class HomeCounts:
+    waiting: int
+    pick_lists: int
+    to_pack: int
+    pickups: int
+    receipts: int
+    manifests: int
+
+
+def home_counts(location: Location) -> HomeCounts:
+    return HomeCounts(
+        waiting=len(open_fulfillments(location)),
+        pick_lists=pick_lists(location).count(),
+        to_pack=to_pack(location).count(),
+        pickups=Fulfillment.objects.filter(location=location, status=FS.READY_FOR_PICKUP).count(),
+        receipts=receipts(location).count(),
+        manifests=CarrierManifest.objects.filter(location=location, status=CarrierManifest.Status.OPEN).count(),
+    )
+
+
+def waiting_fulfillments(location: Location) -> list[Fulfillment]:
+    return open_fulfillments(location)
+
+
+def pick_lists(location: Location) -> QuerySet[PickList]:
+    return (PickList.objects.filter(location=location).exclude(status=PickList.Status.DONE)
+            .annotate(open_tasks=Count("tasks", filter=Q(tasks__status=PickTask.Status.OPEN)),
+                      tote_count=Count("totes", distinct=True))
+            .order_by("created_at", "pk"))
+
+
+def pick_list_get(location: Location, pk: int) -> PickList:
+    """A pick list of this location; another location's is a 404."""
+    return _get(PickList.objects.filter(location=location).select_related("wave"), pk=pk)
+
+
+def next_task(pick_list: PickList) -> PickTask | None:
+    return (pick_list.tasks.filter(status=PickTask.Status.OPEN).select_related("bin", "sku__product", "tote")
+            .order_by("sequence", "pk").first())
+
+
+def pick_progress(pick_list: PickList) -> tuple[int, int]:
+    """(tasks closed, tasks in all)."""
+    total = pick_list.tasks.count()
+    return total - pick_list.tasks.filter(status=PickTask.Status.OPEN).count(), total
+
+
+def sku_description(sku: Sku) -> str:
+    attributes = sku.attributes or {}
+    parts = [f"{key} {value}" for key, value in attributes.items() if key in {"size", "colour", "color"}]
+    return ", ".join(parts)
+
+
+def to_pack(location: Location) -> QuerySet[Fulfillment]:
+    return Fulfillment.objects.filter(location=location, status=FS.PICKED).select_related("order")
+
+
+def fulfillment_get(location: Location, pk: int) -> Fulfillment:
+    return _get(Fulfillment.objects.filter(location=location).select_related("order__customer", "shipment",
+                                                                             "location"), pk=pk)
+
+
+def packing_boxes(fulfillment: Fulfillment) -> list[PackingBox]:
+    return list(fulfillment.packing_boxes.select_related("box_type", "package").prefetch_related("items__sku")
+                .order_by("sequence"))
+
+
+def receipts(location: Location) -> QuerySet[Receipt]:
+    return Receipt.objects.filter(location=location).exclude(status=Receipt.Status.CLOSED).order_by("created_at")
+
+
+def receipt_get(location: Location, pk: int) -> Receipt:
+    return _get(Receipt.objects.filter(location=location), pk=pk)
+
+
+def receipt_line_get(location: Location, pk: int) -> ReceiptLine:
+    return _get(ReceiptLine.objects.filter(receipt__location=location).select_related("receipt", "sku"), pk=pk)
+
+
+def transfers_arriving(location: Location) -> list[Transfer]:
+    """Shipped transfers to this location that nobody started receiving yet."""
+    return list(Transfer.objects.filter(destination=location, receipt__isnull=True,
+                                        status__in=[Transfer.Status.SHIPPED, Transfer.Status.PARTIALLY_RECEIVED])
+                .select_related("source").order_by("shipped_at", "pk"))
+
+
+def transfer_get(location: Location, pk: int) -> Transfer:
+    return _get(Transfer.objects.filter(destination=location), pk=pk)
+
+
+def putaway_waiting(location: Location) -> list[ReceiptLine]:
+    return [line for line in ReceiptLine.objects.filter(receipt__location=location).select_related("receipt", "sku")
+            .order_by("receipt__created_at", "pk") if line.waiting_for_putaway > 0]
+
+
+def return_get(location: Location, pk: int) -> ReturnReceipt:
+    return _get(ReturnReceipt.objects.filter(location=location).select_related("order"), pk=pk)
+
+
+def order_by_number(number: str) -> Order | None:
+    """Any channel's order (returns are taken whichever channel sold it)."""
+    return Order.objects.filter(number__iexact=(number or "").strip()).select_related("customer").first()
+
+
+def manifest_get(location: Location, pk: int) -> CarrierManifest:
+    return _get(CarrierManifest.objects.filter(location=location).select_related("carrier"), pk=pk)
+
+
+def skus_by_id(ids) -> dict[int, Sku]:
+    return Sku.objects.in_bulk(list(ids))
+
+
+def recent_waves(location: Location, limit: int = 10) -> list[Wave]:
+    return list(Wave.objects.filter(location=location).annotate(lists=Count("pick_lists"))
+                .order_by("-created_at", "-pk")[:limit])
+
+
+def special_bins(location: Location) -> dict[str, Bin]:
+    return {b.kind: b for b in Bin.objects.filter(location=location).exclude(kind=Bin.Kind.STORAGE)}
