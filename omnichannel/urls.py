@@ -13,6 +13,8 @@ api_v1 = [
     path("", include("orders.api.urls")),
     path("", include("transport.api.urls")),
     path("", include("inventory.api.ops_urls")),
+    path("", include("channels_sync.api.availability_urls")),
+    path("", include("inventory.api.replenishment_urls")),
     path("warehouse/", include("warehouse.api.urls")),
 ]
 

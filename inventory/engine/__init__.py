@@ -1,0 +1,1 @@
+"""Pure inventory maths (no Django imports): availability, channel buffers, replenishment."""
