@@ -26,7 +26,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             if not token.channel.is_active:
                 raise exceptions.AuthenticationFailed("This channel is disabled.")
             principal = Principal(channel_id=token.channel_id, channel_code=token.channel.code,
-                                  channel_kind=token.channel.kind)
+                                  channel_kind=token.channel.kind, channel=token.channel)
             return principal, principal
         principal = principal_for_user(token.user)
         if principal is None:

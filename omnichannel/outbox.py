@@ -42,6 +42,25 @@ def publish(event_type: str, aggregate_type: str, aggregate_id: Any, payload: di
     return event
 
 
+def publish_many(events: list[tuple[str, str, Any, dict[str, Any]]]) -> list[OutboxEvent]:
+    """Append several events (type, aggregate type, aggregate id, payload) in one INSERT;
+    one dispatch task for all of them is enqueued on commit. Caller holds a transaction."""
+    rows = OutboxEvent.objects.bulk_create([
+        OutboxEvent(type=t, aggregate_type=a, aggregate_id=str(i), payload=p) for t, a, i, p in events])
+    ids = [row.pk for row in rows]
+    transaction.on_commit(lambda: _enqueue_dispatch_many(ids))
+    return rows
+
+
+def _enqueue_dispatch_many(event_ids: list[int]) -> None:
+    from omnichannel.tasks import outbox_dispatch_many
+
+    try:
+        outbox_dispatch_many.delay(event_ids)
+    except Exception:  # broker down: the sweep will pick them up; the events are safe in the table
+        logger.exception("could not enqueue dispatch of events %s; the sweep will retry", event_ids)
+
+
 def _enqueue_dispatch(event_id: int) -> None:
     from omnichannel.tasks import outbox_dispatch
 

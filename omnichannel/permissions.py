@@ -3,7 +3,7 @@ driver), and what each may see. Every API object is scoped to its caller."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rest_framework.permissions import BasePermission
@@ -17,6 +17,7 @@ class Principal:
     user: Any = None
     role: str = ""
     location_id: int | None = None
+    channel: Any = field(default=None, compare=False, repr=False)  # the SalesChannel row, when known
 
     is_authenticated = True
     is_active = True

@@ -14,6 +14,12 @@ def outbox_dispatch(event_id: int) -> None:
     outbox.dispatch(event_id)
 
 
+@shared_task(name="omnichannel.tasks.outbox_dispatch_many")
+def outbox_dispatch_many(event_ids: list[int]) -> None:
+    for event_id in event_ids:
+        outbox.dispatch(event_id)
+
+
 @shared_task(name="omnichannel.tasks.outbox_sweep")
 def outbox_sweep(older_than_s: int = 30, limit: int = 500) -> int:
     """Re-dispatch events left undelivered (worker crash, broker down, handler error)."""

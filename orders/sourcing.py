@@ -22,6 +22,7 @@ class Candidate:
 class Plan:
     take: dict[int, dict[int, int]] = field(default_factory=dict)  # location_id -> sku_id -> qty
     unfilled: dict[int, int] = field(default_factory=dict)  # sku_id -> qty
+    level_ids: dict[tuple[int, int], int] = field(default_factory=dict)  # (location_id, sku_id) -> stock level
 
     @property
     def unfilled_units(self) -> int:

@@ -31,7 +31,7 @@ class OrdersApi(generics.ListAPIView):
                                      description="Retries with the same key and body return the same order.")])
     def post(self, request):
         principal = principal_of(request)
-        channel = SalesChannel.objects.get(pk=principal.channel_id)
+        channel = principal.channel or SalesChannel.objects.get(pk=principal.channel_id)
         key = request.headers.get("Idempotency-Key", "").strip()
         message = inbound_archive(channel, request.data if isinstance(request.data, dict) else {"raw": request.data},
                                   source="api", idempotency_key=key)
@@ -39,8 +39,15 @@ class OrdersApi(generics.ListAPIView):
         if not parsed.is_valid():
             inbound_mark(message.pk, InboundMessage.Status.REJECTED, result=parsed.errors)
             parsed.is_valid(raise_exception=True)
+
+        def render(order):
+            if "fulfillments" in getattr(order, "_prefetched_objects_cache", {}):
+                order.channel = channel  # a fresh order from order_place: everything is in memory
+            else:
+                order = order_selectors.order_detail_queryset(principal).get(pk=order.pk)
+            return order_serializers.OrderOut(order).data
+
         result = order_capture(
             channel, parsed.to_input(), raw=request.data, key=key, message=message, actor=principal.actor,
-            render=lambda order: order_serializers.OrderOut(
-                order_selectors.order_detail_queryset(principal).get(pk=order.pk)).data)
+            render=render)
         return Response(result.body, status=result.status)

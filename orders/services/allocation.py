@@ -64,11 +64,14 @@ def reserve_plan(needs: list[tuple[OrderLine, int]], plan: Plan, *, actor: str,
                 wanted.append((line, loc_id, got))
     if not wanted:
         return []
-    levels = inventory_selectors.stock_level_ids({(loc, line.sku_id) for line, loc, _ in wanted})
+    pairs = {(loc, line.sku_id) for line, loc, _ in wanted}
+    levels = {pair: plan.level_ids[pair] for pair in pairs if pair in plan.level_ids}
+    if len(levels) < len(pairs):  # e.g. units the order holds where nothing else is available
+        levels.update(inventory_selectors.stock_level_ids(pairs - levels.keys()))
+    if len(levels) < len(pairs):
+        raise InsufficientStock([])  # a plan only names stock levels it read: a race, plan again
     requests = [inventory_services.ReserveRequest(levels[(loc, line.sku_id)], qty, str(line.pk))
                 for line, loc, qty in wanted]
-    if len(levels) < len({(loc, line.sku_id) for line, loc, _ in wanted}):
-        raise InsufficientStock([])  # a plan only names stock levels it read: a race, plan again
     reservations = inventory_services.stock_reserve(requests, reference_type=RESERVATION_REFERENCE, actor=actor)
     allocations = [
         Allocation(order_line=line, location_id=loc, quantity=qty, reservation=res,
@@ -81,5 +84,7 @@ def reserve_plan(needs: list[tuple[OrderLine, int]], plan: Plan, *, actor: str,
 def plan_for(order: Order, needs: dict[int, int], *, exclude: Iterable[int] = (),
              held: dict[tuple[int, int], int] | None = None) -> Plan:
     locations = candidate_locations(order, exclude)
-    candidates, _ = candidates_with_stock(order, set(needs), locations, held)
-    return plan_nearest(needs, candidates, destination_of(order))
+    candidates, level_ids = candidates_with_stock(order, set(needs), locations, held)
+    plan = plan_nearest(needs, candidates, destination_of(order))
+    plan.level_ids = level_ids
+    return plan

@@ -69,23 +69,27 @@ def order_place(data: OrderInput, ctx: ChannelContext) -> tuple[Order, bool]:
         return existing, False
     skus, pickup = _validate(data)
     customer = customer_match(email=data.email, phone=data.phone, name=data.customer_name)
-    order = _create_order(data, ctx, skus, pickup, customer)
-    if order is None:  # a concurrent request with the same external id won the race
+    created = _create_order(data, ctx, skus, pickup, customer)
+    if created is None:  # a concurrent request with the same external id won the race
         return order_get_by_external_id(ctx.channel_id, data.external_id), False  # type: ignore[return-value]
-    lines = list(order.lines.all())
+    order, lines = created  # the rows bulk_create returned (pk set on Postgres, sku attached)
     backordered = _guarantee_stock(order, lines, ctx)
     if backordered:
         for line in lines:
             if line.backordered_quantity:
                 OrderLine.objects.filter(pk=line.pk).update(backordered_quantity=line.backordered_quantity)
-    events.record(order, events.ORDER_PLACED, actor=ctx.actor, status_to=order.status,
-                  payload={"backordered_units": backordered, "lines": len(lines)})
-    events.record(order, events.ORDER_CONFIRMED, actor=ctx.actor, message="Order confirmed")
+    timeline = events.record_many(order, [
+        {"type": events.ORDER_PLACED, "status_to": order.status,
+         "payload": {"backordered_units": backordered, "lines": len(lines)}},
+        {"type": events.ORDER_CONFIRMED, "message": "Order confirmed"},
+    ], actor=ctx.actor)
+    # What a fresh order's detail needs is in memory: the caller can render it without re-reading.
+    order._prefetched_objects_cache = {"lines": lines, "events": timeline, "fulfillments": []}
     return order, True
 
 
 def _create_order(data: OrderInput, ctx: ChannelContext, skus: dict[str, Sku], pickup: Location | None,
-                  customer) -> Order | None:
+                  customer) -> tuple[Order, list[OrderLine]] | None:
     address = data.address
     fields = {}
     if address is not None and data.delivery_method != DeliveryMethod.PICKUP:
@@ -106,12 +110,12 @@ def _create_order(data: OrderInput, ctx: ChannelContext, skus: dict[str, Sku], p
             if order_get_by_external_id(ctx.channel_id, data.external_id):
                 return None
             continue  # order number collision: draw another
-        OrderLine.objects.bulk_create([
+        lines = OrderLine.objects.bulk_create([
             OrderLine(order=order, line_number=i + 1, sku=skus[line.sku], quantity=line.quantity,
                       unit_price=line.unit_price)
             for i, line in enumerate(data.lines)
         ])
-        return order
+        return order, lines
     raise ValidationFailed("Could not allocate an order number; try again.", field=None)
 
 
