@@ -20,7 +20,8 @@ It then times, over random carts, each measure separately:
 - the whole read path without HTTP (`channels_sync.api.availability.availability_render`:
   SKU codes in, the channel's buffered view out);
 - the HTTP endpoint `GET /api/v1/availability/?sku=...` through Django's test client, with
-  the channel's token and with an ops token (authentication, DRF and JSON included).
+  the channel's token and with an ops token (authentication, DRF and JSON included), with
+  the per-location lists and without them (`locations=false`, a cart check).
 
 Last line: `p50_ms=<n> p99_ms=<n>` of the selector on the worst-case (core) cart.
 """
@@ -218,13 +219,15 @@ def measure(carts: int, web_token: str, ops_token: str) -> tuple[float, float]:
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
 
-        def get(cart: list, client: APIClient = client) -> None:
-            response = client.get("/api/v1/availability/", {"sku": [code for _, code in cart]})
+        def get(cart: list, client: APIClient = client, **extra: str) -> None:
+            response = client.get("/api/v1/availability/", {"sku": [code for _, code in cart], **extra})
             assert response.status_code == 200, response.content[:300]
 
         log(f"  HTTP queries per request ({label}): {count_queries(lambda: get(core[0]))}")  # noqa: B023
         timed(f"HTTP GET /api/v1/availability/ ({label}), core SKUs", core, get)
         timed(f"HTTP GET /api/v1/availability/ ({label}), random SKUs", anywhere, get)
+        timed(f"HTTP GET ... ({label}), core SKUs, locations=false", core,
+              lambda cart, get=get: get(cart, locations="false"))
     return worst
 
 
@@ -277,6 +280,10 @@ def main(argv: list[str] | None = None) -> int:
         analyze(db_url, args.layout)
         log(f"seeded {len(location_ids)} locations, {len(sku_ids):,} SKUs, {levels:,} stock levels "
             f"in {time.perf_counter() - began:.0f} s (bulk_create, no ledger; table layout: {args.layout})")
+    import gc
+
+    gc.collect()
+    gc.freeze()  # as omnichannel/wsgi.py does once the app is loaded: full collections skip it
     log(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     p50, p99 = measure(args.carts, web_token, ops_token)
     print(f"p50_ms={p50:.2f} p99_ms={p99:.2f}", flush=True)

@@ -3,7 +3,6 @@
     .venv/bin/python bench/reserve_hot_sku.py                       # 32 clients (4 processes x 8 threads), 20,000 units
     .venv/bin/python bench/reserve_hot_sku.py --processes 8 --threads 4 --stock 50000
     .venv/bin/python bench/reserve_hot_sku.py --no-pgbench
-    .venv/bin/python bench/reserve_hot_sku.py --experiment inserts-first   # not the service: see below
 
 Drops and recreates its own database (`omnichannel_bench_res`), migrates it in a
 subprocess, creates one SKU at one location and receives `--stock` units through
@@ -17,15 +16,12 @@ At the end it proves there was no oversell: successful reservations == stock ==
 reserved == on_hand, as many open reservations as units, and `inventory_violations()`
 empty. Then, if `pgbench` is on the PATH, it runs the same 32 clients against
 (1) a bare single-row `UPDATE` (the ceiling for one hot row on this machine) and
-(2) the SQL that `stock_reserve` sends, without Python, in its order (UPDATE, then the two
-INSERTs, then COMMIT: the row lock is held across the INSERTs), (3) with the INSERTs first
-and the UPDATE last (the lock is held only from the UPDATE to the COMMIT), and (4) as one
-statement (a CTE: the conditional UPDATE ... RETURNING feeds both INSERTs) inside
-BEGIN/COMMIT and in autocommit. Each shows what the row lock costs per round trip held.
-
-`--experiment inserts-first` swaps the service for a copy of its writes in that reordered
-shape (same rows, same invariants, verified the same way), to measure what the reorder
-would buy; it is labelled in the output and is not the figure for docs/benchmarks.md.
+(2) the service's earlier shape, without Python (UPDATE, then the two INSERTs, then COMMIT:
+the row lock is held across the INSERTs), (3) the shape `stock_reserve` has now (the
+INSERTs first, then the conditional UPDATE, then COMMIT: the lock is held only from the
+UPDATE to the COMMIT), and (4) as one statement (a CTE: the conditional UPDATE ... RETURNING
+feeds both INSERTs) inside BEGIN/COMMIT and in autocommit. Each shows what the row lock
+costs per round trip held.
 
 Last line: `reservations_per_s=<n> p99_ms=<n>`.
 """
@@ -104,42 +100,17 @@ def seed(stock: int) -> int:
 # --- the load ------------------------------------------------------------------------------
 
 
-def reserve_inserts_first(level_id: int, reference_id: str, actor: str) -> None:
-    """EXPERIMENT (`--experiment inserts-first`), not the service: the same rows as
-    `stock_reserve` writes for one unit, with the two INSERTs first and the conditional UPDATE
-    last, so the stock row is locked only from the UPDATE to the COMMIT. A failed UPDATE
-    raises and the caller's transaction rolls the INSERTs back. Caller holds a transaction."""
-    from django.db.models import F
-    from django.utils import timezone
-
-    from inventory.errors import InsufficientStock
-    from inventory.models import AVAILABLE_UNITS, Reservation, StockLevel, StockMovement
-
-    Reservation.objects.bulk_create([Reservation(stock_level_id=level_id, quantity=1, reference_type="bench",
-                                                 reference_id=reference_id)])
-    StockMovement.objects.bulk_create([StockMovement(stock_level_id=level_id, state="reserved", delta=1,
-                                                     reason="reserve", reference_type="bench",
-                                                     reference_id=reference_id, actor=actor)])
-    if not (StockLevel.objects.filter(pk=level_id).alias(avail=AVAILABLE_UNITS).filter(avail__gte=1)
-            .update(reserved=F("reserved") + 1, updated_at=timezone.now())):
-        raise InsufficientStock([])
-
-
 def reserve_through_service(level_id: int, reference_id: str, actor: str) -> None:
     from inventory.services import ReserveRequest, stock_reserve
 
     stock_reserve([ReserveRequest(level_id, 1, reference_id)], reference_type="bench", actor=actor)
 
 
-RESERVE = {"none": reserve_through_service, "inserts-first": reserve_inserts_first}
-
-
-def client_loop(level_id: int, client: int, start: threading.Event, out: dict, experiment: str) -> None:
+def client_loop(level_id: int, client: int, start: threading.Event, out: dict) -> None:
     from django.db import connection, transaction
 
     from inventory.errors import InsufficientStock
 
-    reserve = RESERVE[experiment]
     latencies: list[float] = []
     errors: list[str] = []
     connection.ensure_connection()
@@ -149,7 +120,7 @@ def client_loop(level_id: int, client: int, start: threading.Event, out: dict, e
         began = time.perf_counter()
         try:
             with transaction.atomic():
-                reserve(level_id, f"c{client}-{n}", f"bench:{client}")
+                reserve_through_service(level_id, f"c{client}-{n}", f"bench:{client}")
         except InsufficientStock:
             break
         except Exception as exc:  # counted and reported: the run must have none
@@ -163,14 +134,14 @@ def client_loop(level_id: int, client: int, start: threading.Event, out: dict, e
     connection.close()
 
 
-def process_main(level_id: int, first_client: int, threads: int, experiment: str, ready, go, results) -> None:
+def process_main(level_id: int, first_client: int, threads: int, ready, go, results) -> None:
     """One load process: `threads` clients, started when the parent sets `go`."""
     from django.db import connections
 
     connections.close_all()  # never reuse a connection inherited from the parent
     start = threading.Event()
     out: dict = {}
-    workers = [threading.Thread(target=client_loop, args=(level_id, first_client + i, start, out, experiment))
+    workers = [threading.Thread(target=client_loop, args=(level_id, first_client + i, start, out))
                for i in range(threads)]
     for worker in workers:
         worker.start()
@@ -185,13 +156,13 @@ def process_main(level_id: int, first_client: int, threads: int, experiment: str
     results.put((latencies, errors, max(end for _, _, end in out.values())))
 
 
-def run_load(level_id: int, processes: int, threads: int, experiment: str) -> tuple[list[float], list[str], float]:
+def run_load(level_id: int, processes: int, threads: int) -> tuple[list[float], list[str], float]:
     from django.db import connections
 
     connections.close_all()
     ctx = mp.get_context("fork")
     ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Event()
-    procs = [ctx.Process(target=process_main, args=(level_id, p * threads, threads, experiment, ready, go, results))
+    procs = [ctx.Process(target=process_main, args=(level_id, p * threads, threads, ready, go, results))
              for p in range(processes)]
     for proc in procs:
         proc.start()
@@ -310,8 +281,8 @@ def pgbench_comparison(db_url: str, clients: int, seconds: int) -> None:
     one_autocommit = pgbench(db_url, one, clients, seconds, 2)
     log(f"pgbench, {clients} clients, {seconds} s each (tps; round trips that hold the row lock):")
     log(f"  bare single-row UPDATE, autocommit (1):               {bare}")
-    log(f"  stock_reserve's SQL: UPDATE, 2 INSERTs, COMMIT (4):   {as_is}")
-    log(f"  same SQL, 2 INSERTs first, then UPDATE, COMMIT (2):   {reordered}")
+    log(f"  earlier shape: UPDATE, 2 INSERTs, COMMIT (4):         {as_is}")
+    log(f"  stock_reserve's shape: INSERTs, UPDATE, COMMIT (2):   {reordered}")
     log(f"  one statement (UPDATE..RETURNING feeds both INSERTs), BEGIN/COMMIT (2): {one_in_transaction}")
     log(f"  the same one statement, autocommit (1):               {one_autocommit}")
 
@@ -326,8 +297,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--database", default="omnichannel_bench_res")
     parser.add_argument("--pgbench-seconds", type=int, default=10)
     parser.add_argument("--no-pgbench", action="store_true")
-    parser.add_argument("--experiment", choices=sorted(RESERVE), default="none",
-                        help="inserts-first: NOT the service, a reordered copy of its writes (see reserve_inserts_first)")
+    parser.add_argument("--db-options", default="", metavar="QUERY",
+                        help="appended to the app's DATABASE_URL, e.g. server_side_binding=true&prepare_threshold=2")
     return parser.parse_args(argv)
 
 
@@ -338,12 +309,11 @@ def main(argv: list[str] | None = None) -> int:
     log(f"database {args.database}: drop, create, migrate")
     reset_database(args.admin_url, args.database)
     migrate(db_url)
-    django_setup(db_url)
+    django_setup(f"{db_url}?{args.db_options}" if args.db_options else db_url)
     level_id = seed(args.stock)
-    how = "inventory.services.stock_reserve" if args.experiment == "none" else f"EXPERIMENT {args.experiment}"
     log(f"{clients} clients ({args.processes} processes x {args.threads} threads) reserve 1 unit each "
-        f"through {how} until {args.stock:,} units are gone; load average {os.getloadavg()[0]:.1f}")
-    latencies, errors, elapsed = run_load(level_id, args.processes, args.threads, args.experiment)
+        f"through inventory.services.stock_reserve until {args.stock:,} units are gone; load average {os.getloadavg()[0]:.1f}")
+    latencies, errors, elapsed = run_load(level_id, args.processes, args.threads)
     problems = verify(level_id, args.stock, len(latencies))
     rate = len(latencies) / elapsed
     p50, p99 = percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000

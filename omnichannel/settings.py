@@ -90,9 +90,23 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
     )
 }
+_db_options = DATABASES["default"].setdefault("OPTIONS", {})
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Server-side binding with prepared statements: psycopg 3 prepares a statement the second
+    # time a connection runs it, so Postgres skips parse and plan (+16 % hot-SKU reservations,
+    # docs/benchmarks.md). Turn off with `?server_side_binding=false` (e.g. behind a pooler
+    # that cannot keep prepared statements).
+    _db_options.setdefault("server_side_binding", True)
+    _db_options.setdefault("prepare_threshold", 2)
+# Query-string options arrive as text: `?server_side_binding=false&prepare_threshold=none`.
+if "server_side_binding" in _db_options:
+    _db_options["server_side_binding"] = str(_db_options["server_side_binding"]).lower() in ("1", "true", "yes", "on")
+if "prepare_threshold" in _db_options:
+    _threshold = str(_db_options["prepare_threshold"]).lower()
+    _db_options["prepare_threshold"] = None if _threshold in ("", "none", "off") else int(_threshold)
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # SQLite has one writer; wait for it instead of failing with "database is locked".
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"]["OPTIONS"]["timeout"] = 20
     DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 

@@ -25,6 +25,7 @@ from inventory.engine.availability import ChannelBuffer, ChannelFeed, channel_to
 from inventory.errors import UnknownSku
 from inventory.selectors import LocationRef, SkuRef
 from omnichannel.errors import ValidationFailed
+from omnichannel.fastjson import json_response
 from omnichannel.permissions import IsChannelOrStaff, Principal, principal_of
 
 MAX_CART = 100
@@ -83,6 +84,8 @@ class AvailabilityQueryIn(serializers.Serializer):
                                 help_text="SKU code or barcode; repeat for a cart (at most 100).")
     channel = serializers.CharField(required=False, max_length=32,
                                     help_text="Staff only: see this channel's view instead of the network.")
+    locations = serializers.BooleanField(required=False, default=True,
+                                         help_text="false: totals only, no per-location lists (a cart check).")
 
 
 class AvailabilityCartLineIn(serializers.Serializer):
@@ -94,6 +97,8 @@ class AvailabilityCartIn(serializers.Serializer):
     lines = serializers.ListField(child=AvailabilityCartLineIn(), min_length=1, max_length=MAX_CART)
     channel = serializers.CharField(required=False, max_length=32,
                                     help_text="Staff only: see this channel's view instead of the network.")
+    locations = serializers.BooleanField(required=False, default=True,
+                                         help_text="false: totals only, no per-location lists (a cart check).")
 
 
 # --- Output (documentation of the rendered dicts) ------------------------------------------
@@ -119,7 +124,9 @@ class ItemAvailabilityOut(serializers.Serializer):
     quantity = serializers.IntegerField(help_text="Units asked for (1 unless a POSTed cart says otherwise).")
     available = serializers.IntegerField(help_text="Total in this view: the network, or the channel's.")
     is_available = serializers.BooleanField(help_text="available >= quantity")
-    locations = LocationAvailabilityOut(many=True, help_text="Locations with units in this view, by code.")
+    locations = LocationAvailabilityOut(many=True, required=False,
+                                        help_text="Locations with units in this view, by code (left out with "
+                                                  "locations=false).")
     channels = ChannelAvailabilityOut(many=True, help_text="Network view: every active channel's total. "
                                                            "Channel view: that channel's total.")
 
@@ -159,26 +166,29 @@ def _merge_lines(refs: list[SkuRef], lines: list[tuple[str, int]]) -> dict[int, 
 
 
 def availability_render(lines: list[tuple[str, int]], field: str, principal: Principal,
-                        channel_code: str | None) -> dict[str, Any]:
+                        channel_code: str | None, *, with_locations: bool = True) -> dict[str, Any]:
     """lines: (code or barcode as sent, quantity); lines naming the same SKU are merged.
     `field` names a line in errors (`sku[{index}]`). Reads only: no transaction, no locks."""
     feed, feeds = viewer_feeds(principal, channel_code)
     wanted = _merge_lines(resolve_skus([code for code, _ in lines], field), lines)
     cart = inventory_selectors.availability_for_cart(list(wanted), feed.location_ids if feed else None)
-    # each location's fixed fields once, in code order; every item copies them with its units
-    by_code = [(location.pk, _location_out(location, 0))
-               for location in sorted(cart.locations.values(), key=lambda location: location.code)]
+    # each location's fixed fields once; every item copies them with its units, in code order
+    base = {pk: _location_out(location, 0) for pk, location in cart.locations.items()}
+    rank = {pk: i for i, pk in enumerate(sorted(base, key=lambda pk: cart.locations[pk].code))}
     items = []
     for sku_id, (ref, code, quantity) in wanted.items():
         raw = cart.stock.get(sku_id, {})
         view = sku_view(raw, feed)
         total = sum(view.values())
-        items.append({
+        item: dict[str, Any] = {
             "sku": ref.code, "requested": code, "name": ref.name, "quantity": quantity, "available": total,
-            "is_available": total >= quantity,
-            "locations": [dict(base, available=view[pk]) for pk, base in by_code if pk in view],
-            "channels": [{"code": c, "available": n} for c, n in channel_totals(raw, feeds).items()],
-        })
+            "is_available": total >= quantity}
+        if with_locations:
+            item["locations"] = [{**base[pk], "available": units}
+                                 for pk, units in sorted(view.items(), key=lambda entry: rank[entry[0]])]
+        totals = {feed.code: total} if len(feeds) == 1 and feeds[0] is feed else channel_totals(raw, feeds)
+        item["channels"] = [{"code": c, "available": n} for c, n in totals.items()]
+        items.append(item)
     return {"view": "network" if feed is None else "channel", "channel": feed.code if feed else None,
             "items": items}
 
@@ -195,25 +205,28 @@ class AvailabilityApi(APIView):
                              description="SKU code or barcode; repeat for a cart (`?sku=A&sku=B`), at most 100."),
             OpenApiParameter("channel", OpenApiTypes.STR,
                              description="Staff only: a channel's code, to see that channel's view."),
+            OpenApiParameter("locations", OpenApiTypes.BOOL, default=True,
+                             description="false: totals only, no per-location lists (a cart check)."),
         ],
         responses=AvailabilityOut)
     def get(self, request: Request) -> Response:
-        parsed = AvailabilityQueryIn(data={"sku": request.query_params.getlist("sku"),
-                                           **({"channel": request.query_params["channel"]}
-                                              if "channel" in request.query_params else {})})
+        params = {key: request.query_params[key] for key in ("channel", "locations") if key in request.query_params}
+        parsed = AvailabilityQueryIn(data={"sku": request.query_params.getlist("sku"), **params})
         parsed.is_valid(raise_exception=True)
-        lines = [(code, 1) for code in parsed.validated_data["sku"]]
-        return Response(availability_render(lines, "sku[{index}]", caller(request),
-                                            parsed.validated_data.get("channel")))
+        data = parsed.validated_data
+        return json_response(availability_render([(code, 1) for code in data["sku"]], "sku[{index}]",
+                                                 caller(request), data.get("channel"),
+                                                 with_locations=data["locations"]))
 
     @extend_schema(summary="Availability of a cart with quantities (same answer as GET)", request=AvailabilityCartIn,
                    responses=AvailabilityOut)
     def post(self, request: Request) -> Response:
         parsed = AvailabilityCartIn(data=request.data)
         parsed.is_valid(raise_exception=True)
-        lines = [(line["sku"], line["quantity"]) for line in parsed.validated_data["lines"]]
-        return Response(availability_render(lines, "lines[{index}].sku", caller(request),
-                                            parsed.validated_data.get("channel")))
+        data = parsed.validated_data
+        lines = [(line["sku"], line["quantity"]) for line in data["lines"]]
+        return json_response(availability_render(lines, "lines[{index}].sku", caller(request), data.get("channel"),
+                                                 with_locations=data["locations"]))
 
 
 # --- Nearby --------------------------------------------------------------------------------

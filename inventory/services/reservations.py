@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
@@ -41,46 +42,93 @@ def stock_reserve(requests: Sequence[ReserveRequest], *, reference_type: str, ac
                   expires_at: datetime | None = None, channel_code: str = "") -> list[Reservation]:
     """Reserve every request or none. Caller holds a transaction.
 
-    Each stock level is changed by one conditional UPDATE (`available >= n`) in pk order.
-    Raises InsufficientStock listing each stock level that could not cover its request
-    (the caller's transaction must then roll back: earlier rows may have been updated)."""
+    The reservation and ledger rows are written first and each stock level is then changed
+    by one conditional UPDATE (`available >= n`) in pk order, so a stock row is locked only
+    from its UPDATE to the caller's COMMIT: on a hot SKU that lock is what every client
+    queues for (docs/benchmarks.md, "Hot-SKU reservations").
+    Raises InsufficientStock listing each stock level that could not cover its request; the
+    caller's transaction (or savepoint) must then roll back, which removes the rows written."""
     for request in requests:
         if request.quantity <= 0:
             raise QuantityInvalid("Quantity must be a positive whole number.", field="quantity")
-    short = [r for r in sorted(requests, key=lambda r: r.stock_level_id) if not _reserve_one(r)]
+    if not requests:
+        return []
+    now = timezone.now()
+    reservations = [Reservation(stock_level_id=r.stock_level_id, quantity=r.quantity, status=OPEN,
+                                reference_type=reference_type, reference_id=r.reference_id,
+                                expires_at=expires_at, channel_code=channel_code, created_at=now)
+                    for r in requests]
+    movements = [ledger.movement(r.stock_level_id, State.RESERVED, r.quantity, ledger.RESERVE,
+                                 ref=Ref(reference_type, r.reference_id), actor=actor) for r in requests]
+    if connection.vendor == "postgresql":
+        _insert_in_one_statement(reservations, movements, now)
+    else:
+        Reservation.objects.bulk_create(reservations)
+        StockMovement.objects.bulk_create(movements)
+    per_level: dict[int, int] = defaultdict(int)
+    for r in requests:
+        per_level[r.stock_level_id] += r.quantity
+    short = [level_id for level_id in sorted(per_level) if not _reserve_level(level_id, per_level[level_id], now)]
     if short:
-        raise InsufficientStock(_describe_shortages(short))
-    reservations = Reservation.objects.bulk_create([
-        Reservation(stock_level_id=r.stock_level_id, quantity=r.quantity, reference_type=reference_type,
-                    reference_id=r.reference_id, expires_at=expires_at, channel_code=channel_code)
-        for r in requests
-    ])
-    StockMovement.objects.bulk_create([
-        ledger.movement(r.stock_level_id, State.RESERVED, r.quantity, ledger.RESERVE,
-                        ref=Ref(reference_type, r.reference_id), actor=actor)
-        for r in requests
-    ])
+        raise InsufficientStock(_describe_shortages({level_id: per_level[level_id] for level_id in short}))
     return reservations
 
 
-def _reserve_one(request: ReserveRequest) -> bool:
-    """One conditional UPDATE; only when it fails (the rare path) are expired holds of that
-    level released and the UPDATE tried once more. Keeps pk order: same level, same turn."""
-    if _take(request):
+_RESERVATION_COLUMNS = ("stock_level_id", "quantity", "status", "reference_type", "reference_id", "channel_code",
+                        "expires_at", "created_at")
+_MOVEMENT_COLUMNS = ("stock_level_id", "state", "delta", "reason", "reference_type", "reference_id", "actor", "note",
+                     "created_at")
+
+
+def _insert_in_one_statement(reservations: list[Reservation], movements: list[StockMovement], now: datetime) -> None:
+    """Postgres: both INSERTs in one round trip (a data-modifying CTE); sets the pks."""
+    params: list[object] = []
+    # in the statement's order: the movements, then the reservations
+    for m in movements:
+        params.extend((m.stock_level_id, m.state, m.delta, m.reason, m.reference_type, m.reference_id, m.actor,
+                       m.note, now))
+    for r in reservations:
+        params.extend((r.stock_level_id, r.quantity, r.status, r.reference_type, r.reference_id, r.channel_code,
+                       r.expires_at, now))
+
+    def rows(count: int, width: int) -> str:
+        return ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * count)
+
+    # table and column names come from the models; every value is a bound parameter
+    sql = (f"WITH m AS (INSERT INTO {StockMovement._meta.db_table} ({', '.join(_MOVEMENT_COLUMNS)}) "  # noqa: S608
+           f"VALUES {rows(len(movements), len(_MOVEMENT_COLUMNS))}) "
+           f"INSERT INTO {Reservation._meta.db_table} ({', '.join(_RESERVATION_COLUMNS)}) "
+           f"VALUES {rows(len(reservations), len(_RESERVATION_COLUMNS))} RETURNING id")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = [row[0] for row in cursor.fetchall()]
+    for reservation, pk in zip(reservations, ids, strict=True):
+        reservation.pk = pk
+        reservation._state.adding = False
+        reservation._state.db = connection.alias
+
+
+_TAKE_SQL = (f"UPDATE {StockLevel._meta.db_table} SET reserved = reserved + %s, updated_at = %s "  # noqa: S608
+             "WHERE id = %s AND on_hand - reserved - safety_stock - damaged - quality_control >= %s")
+
+
+def _reserve_level(level_id: int, quantity: int, now: datetime) -> bool:
+    """One conditional UPDATE (the same rule as models.AVAILABLE_UNITS); only when it fails
+    (the rare path) are expired holds of that level released and the UPDATE tried once more.
+    Keeps pk order: same level, same turn."""
+    if _take(level_id, quantity, now):
         return True
-    return bool(holds_release_expired(stock_level_ids=[request.stock_level_id])) and _take(request)
+    return bool(holds_release_expired(stock_level_ids=[level_id])) and _take(level_id, quantity, now)
 
 
-def _take(request: ReserveRequest) -> bool:
-    return bool(StockLevel.objects.filter(pk=request.stock_level_id).alias(avail=AVAILABLE_UNITS)
-                .filter(avail__gte=request.quantity)
-                .update(reserved=F("reserved") + request.quantity, updated_at=timezone.now()))
+def _take(level_id: int, quantity: int, now: datetime) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_SQL, [quantity, now, level_id, quantity])
+        return cursor.rowcount == 1
 
 
-def _describe_shortages(requests: Iterable[ReserveRequest]) -> list[Shortage]:
-    wanted: dict[int, int] = defaultdict(int)
-    for r in requests:
-        wanted[r.stock_level_id] += r.quantity
+def _describe_shortages(wanted: dict[int, int]) -> list[Shortage]:
+    """wanted: stock level id -> units asked for."""
     rows = (StockLevel.objects.filter(pk__in=wanted).annotate(avail=AVAILABLE_UNITS)
             .values_list("pk", "sku__code", "avail"))
     return [Shortage(sku=code, requested=wanted[pk], available=max(0, avail)) for pk, code, avail in rows]

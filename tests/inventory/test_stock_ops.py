@@ -395,3 +395,36 @@ def test_movements_cannot_be_updated_or_deleted_in_postgres(network):
         StockMovement.objects.filter(pk=movement.pk).update(delta=0)
 
     assert StockMovement.objects.get(pk=movement.pk).delta == movement.delta
+
+
+# --- reservations: rows first, the conditional UPDATE last ------------------------------------------
+
+
+def test_a_reservation_returns_saved_rows_with_one_ledger_movement_each(network):
+    shoe, shirt, mark = level_of(network), level_of(network, "shirt"), last_movement_pk()
+
+    made = services.stock_reserve([ReserveRequest(shoe.pk, 2, "7"), ReserveRequest(shirt.pk, 3, "8")],
+                                  reference_type="order_line", actor="test", channel_code="web")
+
+    stored = Reservation.objects.in_bulk([r.pk for r in made])
+    assert [(stored[r.pk].stock_level_id, stored[r.pk].quantity, stored[r.pk].status, stored[r.pk].reference_id,
+             stored[r.pk].channel_code) for r in made] == [(shoe.pk, 2, "open", "7", "web"),
+                                                           (shirt.pk, 3, "open", "8", "web")]
+    assert all(r.created_at is not None and not r._state.adding for r in made)
+    assert (quantities(shoe)["reserved"], quantities(shirt)["reserved"]) == (2, 3)
+    assert movements(shoe, mark) == [("reserved", 2, "reserve")]
+    assert movements(shirt, mark) == [("reserved", 3, "reserve")]
+    assert inventory_violations() == []
+
+
+def test_a_short_line_in_a_cart_leaves_nothing_behind_once_the_savepoint_rolls_back(network):
+    shoe, shirt = level_of(network), level_of(network, "shirt")
+    before = snapshot()
+
+    with pytest.raises(InsufficientStock) as raised, transaction.atomic():
+        services.stock_reserve([ReserveRequest(shoe.pk, 1, "1"), ReserveRequest(shirt.pk, 10_000, "1")],
+                               reference_type="order_line")
+
+    assert [(s.sku, s.requested) for s in raised.value.shortages] == [(network["shirt"].code, 10_000)]
+    assert snapshot() == before
+    assert inventory_violations() == []

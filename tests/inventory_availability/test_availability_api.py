@@ -136,6 +136,14 @@ def test_a_posted_cart_merges_lines_of_one_sku_and_says_whether_each_is_availabl
     assert got == [(SHOE, SHOE, 3, 25, True), (SHIRT, SHIRT, 70, 65, False)]
 
 
+def test_a_cart_check_may_leave_out_the_per_location_lists(network, ops_client):
+    got = ops_client.get("/api/v1/availability/", {"sku": [SHOE, SHIRT], "locations": "false"}).json()["items"]
+    assert [(i["sku"], i["available"], "locations" in i) for i in got] == [(SHOE, 25, False), (SHIRT, 65, False)]
+    posted = ops_client.post("/api/v1/availability/", {"lines": [{"sku": SHOE, "quantity": 26}], "locations": False},
+                             format="json").json()["items"]
+    assert [(i["available"], i["is_available"], "locations" in i) for i in posted] == [(25, False, False)]
+
+
 def test_an_unknown_sku_is_a_400_naming_the_entry(network, ops_client):
     response = ops_client.get("/api/v1/availability/", {"sku": [SHOE, "NOPE", "ALSO-NOPE"]})
     assert response.status_code == 400
