@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,10 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
-SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
+# The screenshots in docs/screens are rewritten only on request (`UPDATE_SCREENS=1 make test`);
+# otherwise they go to a scratch folder, so a test run leaves the checkout as it was.
+SCREENS = (Path(__file__).resolve().parents[2] / "docs" / "screens" if os.environ.get("UPDATE_SCREENS")
+           else Path(tempfile.gettempdir()) / "omnichannel-screens")
 PASSWORD = "floor-pass-123"
 
 
