@@ -600,7 +600,7 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("--db", default="omnichannel_bench", help="database to drop and recreate")
     parser.add_argument("--db-options", default="", metavar="QUERY",
                         help="query string added to the app's DATABASE_URL (Django OPTIONS), e.g. "
-                             "'server_side_binding=True&prepare_threshold=2' for prepared statements")
+                             "'server_side_binding=false' to run without prepared statements (on by default)")
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3"),
                         help="Redis URL with the db to flush and use (default db 3)")
     parser.add_argument("--reuse", action="store_true",

@@ -52,9 +52,31 @@ def publish_many(events: list[tuple[str, str, Any, dict[str, Any]]]) -> list[Out
     return rows
 
 
+def _in_worker() -> bool:
+    """True inside a Celery task run by a worker (not eagerly, not called directly)."""
+    from celery import current_task
+
+    task = current_task._get_current_object() if current_task else None
+    return task is not None and not task.request.is_eager and not task.request.called_directly
+
+
+def _dispatch_here(event_ids: list[int]) -> None:
+    """Events published by a task are dispatched by that worker right after its commit: the
+    worker is already running, and a message per event costs more than the handlers. A
+    failure is left to the sweep, like a lost message."""
+    for event_id in event_ids:
+        try:
+            dispatch(event_id)
+        except Exception:
+            logger.exception("inline dispatch of event %s failed; the sweep will retry", event_id)
+
+
 def _enqueue_dispatch_many(event_ids: list[int]) -> None:
     from omnichannel.tasks import outbox_dispatch_many
 
+    if _in_worker():
+        _dispatch_here(event_ids)
+        return
     try:
         outbox_dispatch_many.delay(event_ids)
     except Exception:  # broker down: the sweep will pick them up; the events are safe in the table
@@ -64,6 +86,9 @@ def _enqueue_dispatch_many(event_ids: list[int]) -> None:
 def _enqueue_dispatch(event_id: int) -> None:
     from omnichannel.tasks import outbox_dispatch
 
+    if _in_worker():
+        _dispatch_here([event_id])
+        return
     try:
         outbox_dispatch.delay(event_id)
     except Exception:  # broker down: the sweep will pick it up; the event is safe in the table

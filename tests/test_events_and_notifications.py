@@ -114,6 +114,23 @@ def test_pickup_code_is_never_sent_to_the_channel(network, web_channel):
     assert "123456" not in delivery.body and "OC-1" in delivery.body
 
 
+def test_a_channel_without_a_webhook_url_costs_no_webhook_task(network, web_channel, monkeypatch):
+    sent = []
+    monkeypatch.setattr(webhook_task, "delay", lambda event_id: sent.append(event_id))
+    event = OutboxEvent.objects.create(type="order.confirmed", aggregate_type="order", aggregate_id="1",
+                                       payload={"channel_id": web_channel.pk, "order_number": "OC-1"})
+    outbox.dispatch(event.pk)
+    assert (sent, WebhookDelivery.objects.count()) == ([], 0)
+
+    web_channel.webhook_url = "https://shop.example/hooks"
+    web_channel.save()
+    second = OutboxEvent.objects.create(type="order.confirmed", aggregate_type="order", aggregate_id="1",
+                                        payload={"channel_id": web_channel.pk, "order_number": "OC-1"})
+    outbox.dispatch(second.pk)
+    assert sent == [second.pk]
+    assert list(WebhookDelivery.objects.values_list("event_id", "url")) == [(second.pk, "https://shop.example/hooks")]
+
+
 def test_the_sweep_dispatches_events_left_undelivered(network, channel_client):
     calls = []
 
