@@ -21,7 +21,9 @@ It then times, over random carts, each measure separately:
   SKU codes in, the channel's buffered view out);
 - the HTTP endpoint `GET /api/v1/availability/?sku=...` through Django's test client, with
   the channel's token and with an ops token (authentication, DRF and JSON included), with
-  the per-location lists and without them (`locations=false`, a cart check).
+  the per-location lists and without them (`locations=false`, a cart check);
+- the same GET against gunicorn (one sync worker, `omnichannel.wsgi`) over one keep-alive HTTP
+  connection, one request at a time: the latency a storefront sees, without the test client.
 
 Last line: `p50_ms=<n> p99_ms=<n>` of the selector on the worst-case (core) cart.
 """
@@ -231,6 +233,56 @@ def measure(carts: int, web_token: str, ops_token: str) -> tuple[float, float]:
     return worst
 
 
+def measure_live_server(db_url: str, carts: int, web_token: str, ops_token: str) -> None:
+    """The same GET against gunicorn (1 sync worker, as deployed: omnichannel.wsgi) over one
+    keep-alive HTTP connection, one request at a time: what a storefront waits for."""
+    import http.client
+    import socket
+    import subprocess
+    from urllib.parse import urlencode
+
+    from inventory.models import Sku
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": db_url, "DEBUG": "false", "DB_CONN_MAX_AGE": "600",
+           "ALLOWED_HOSTS": "127.0.0.1,localhost"}
+    server = subprocess.Popen([str(Path(PYTHON).parent / "gunicorn"), "omnichannel.wsgi:application", "--workers", "1",
+                               "--bind", f"127.0.0.1:{port}", "--log-level", "warning"], cwd=ROOT, env=env)
+    codes = list(Sku.objects.order_by("code").values_list("code", flat=True))
+    try:
+        conn = None
+        for _ in range(100):
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                conn.request("GET", f"/api/v1/availability/?sku={codes[0]}",
+                             headers={"Authorization": f"Token {web_token}"})
+                conn.getresponse().read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert conn is not None
+        rng = random.Random(15)
+        core = [rng.sample(codes[:N_CORE], CART) for _ in range(carts)]
+        for label, token in (("web token", web_token), ("ops token", ops_token)):
+            headers = {"Authorization": f"Token {token}", "Connection": "keep-alive"}
+
+            def get(cart: list, headers: dict = headers, **extra: str) -> None:
+                conn.request("GET", "/api/v1/availability/?" + urlencode({"sku": cart, **extra}, doseq=True),
+                             headers=headers)
+                response = conn.getresponse()
+                body = response.read()
+                assert response.status == 200, body[:300]
+
+            timed(f"gunicorn GET /api/v1/availability/ ({label}), core SKUs", core, get)
+            timed(f"gunicorn GET ... ({label}), core SKUs, locations=false", core,
+                  lambda cart, get=get: get(cart, locations="false"))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def _channel_id(code: str) -> int:
     from channels_sync.models import SalesChannel
 
@@ -286,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     gc.freeze()  # as omnichannel/wsgi.py does once the app is loaded: full collections skip it
     log(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     p50, p99 = measure(args.carts, web_token, ops_token)
+    measure_live_server(db_url, args.carts, web_token, ops_token)
     print(f"p50_ms={p50:.2f} p99_ms={p99:.2f}", flush=True)
     return 0
 

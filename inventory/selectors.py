@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from inventory.engine.replenishment import SALE_REASONS, LevelFigures, Suggestion, suggest_transfers
 from inventory.models import Location, Reservation, Sku, StockLevel, StockMovement
+from omnichannel.localcache import ProcessCache
 
 AVAILABLE = F("on_hand") - F("reserved") - F("safety_stock") - F("damaged") - F("quality_control")
 
@@ -209,16 +210,31 @@ class CartStock:
 
 def availability_for_cart(sku_ids: Collection[int], location_ids: Collection[int] | None = None) -> CartStock:
     """Raw availability of a cart's SKUs at active locations (all, or `location_ids`), without
-    locks. Two queries: the stock rows (expired holds added back), the active locations they name.
+    locks. One query for the stock rows (expired holds added back); the locations they name come
+    from a per-process copy (see _LOCATIONS).
     Buffers and channel views are applied by inventory.engine.availability."""
     stock = _available_by_sku(sku_ids, location_ids)
     named = {loc for per_location in stock.values() for loc in per_location}
     if not named:
         return CartStock(stock=stock, locations={})
-    active = location_refs()  # all active ones: cheaper than naming up to hundreds of ids
-    if not named <= active.keys():  # some are closed
+    known = _LOCATIONS.get()
+    if not named <= known.keys():  # a location newer than this process's copy
+        known = _LOCATIONS.refresh()
+    active = {loc: known[loc] for loc in named if known.get(loc) is not None}
+    if len(active) < len(named):  # some are closed
         stock = {sku: {loc: q for loc, q in per.items() if loc in active} for sku, per in stock.items()}
-    return CartStock(stock=stock, locations={loc: active[loc] for loc in named if loc in active})
+    return CartStock(stock=stock, locations=active)
+
+
+def _every_location() -> dict[int, LocationRef | None]:
+    """Every location by pk: its ref when active, None when closed."""
+    rows = _fetchall(Location.objects.values_list(*LOCATION_REF_FIELDS, "is_active"))
+    return {row[0]: _location_ref(row[:-1]) if row[-1] else None for row in rows}
+
+
+# Locations change rarely and availability reads name up to all of them: a per-process copy,
+# reloaded every 5 s and at once when a location is saved here (omnichannel.localcache).
+_LOCATIONS: ProcessCache[dict[int, LocationRef | None]] = ProcessCache(_every_location, ttl=5.0, models=[Location])
 
 
 def pickup_stock(sku_id: int, location_ids: Collection[int] | None = None) -> list[tuple[LocationRef, int]]:

@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 
 from channels_sync.tokens import token_issue
 from inventory.services import stock_receive
+from omnichannel import localcache
 from omnichannel.celery import app as celery_app
 from tests import factories
 
@@ -30,6 +31,13 @@ requires_worker = pytest.mark.skipif(
     not (os.environ.get("DATABASE_URL", "").startswith("postgres") and os.environ.get("REDIS_URL")),
     reason="needs Postgres and Redis (DATABASE_URL, REDIS_URL) to run a real Celery worker",
 )
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_caches():
+    """Each test starts without the per-process copies of locations and channels
+    (omnichannel.localcache): a rolled-back test sends no signal to clear them."""
+    localcache.clear_all()
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,7 @@ that channel sees. Reads take no locks and open no transaction.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -26,6 +27,7 @@ from inventory.errors import UnknownSku
 from inventory.selectors import LocationRef, SkuRef
 from omnichannel.errors import ValidationFailed
 from omnichannel.fastjson import json_response
+from omnichannel.localcache import ProcessCache
 from omnichannel.permissions import IsChannelOrStaff, Principal, principal_of
 
 MAX_CART = 100
@@ -48,17 +50,45 @@ def caller(request: Request) -> Principal:
 # --- Channel feeds (the channel's window on the network) ---------------------------------
 
 
-def channel_feeds(**filters: Any) -> list[ChannelFeed]:
-    """Feeds of the channels matching `filters` (by code), in one query."""
-    rows = (SalesChannel.objects.filter(**filters).order_by("code", "pk")
-            .values_list("code", "buffer_units", "buffer_percent", "feeding_locations__id"))
-    grouped: dict[str, tuple[int, Any, set[int]]] = {}
-    for code, units, percent, location_id in rows:
-        _, _, locations = grouped.setdefault(code, (units, percent, set()))
+@dataclass(frozen=True)
+class _ChannelFeedRow:
+    pk: int
+    code: str
+    is_active: bool
+    feed: ChannelFeed
+
+
+def _every_feed() -> list[_ChannelFeedRow]:
+    """Every channel's feed, by code, in one query."""
+    rows = (SalesChannel.objects.order_by("code", "pk")
+            .values_list("pk", "code", "is_active", "buffer_units", "buffer_percent", "feeding_locations__id"))
+    grouped: dict[int, tuple[str, bool, int, Any, set[int]]] = {}
+    for pk, code, is_active, units, percent, location_id in rows:
+        locations = grouped.setdefault(pk, (code, is_active, units, percent, set()))[4]
         if location_id is not None:
             locations.add(location_id)
-    return [ChannelFeed(code, ChannelBuffer.of(units, percent), frozenset(locations) if locations else None)
-            for code, (units, percent, locations) in grouped.items()]
+    return [_ChannelFeedRow(pk, code, is_active,
+                            ChannelFeed(code, ChannelBuffer.of(units, percent), frozenset(locations) or None))
+            for pk, (code, is_active, units, percent, locations) in grouped.items()]
+
+
+# Channels and their feeding locations change rarely and every availability read needs them: a
+# per-process copy, reloaded every 5 s and at once when a channel or its feeds change here.
+_FEEDS: ProcessCache[list[_ChannelFeedRow]] = ProcessCache(
+    _every_feed, ttl=5.0, models=[SalesChannel], m2m=[SalesChannel.feeding_locations.through])
+
+
+def channel_feeds(*, pk: int | None = None, code: str | None = None, active_only: bool = False) -> list[ChannelFeed]:
+    """Feeds of the channels with that pk or code (or every active one), by code."""
+
+    def pick(rows: list[_ChannelFeedRow]) -> list[ChannelFeed]:
+        return [row.feed for row in rows if (pk is None or row.pk == pk) and (code is None or row.code == code)
+                and (row.is_active or not active_only)]
+
+    found = pick(_FEEDS.get())
+    if not found and (pk is not None or code is not None):  # newer than this process's copy?
+        found = pick(_FEEDS.refresh())
+    return found
 
 
 def viewer_feeds(principal: Principal, channel_code: str | None) -> tuple[ChannelFeed | None, list[ChannelFeed]]:
@@ -73,7 +103,7 @@ def viewer_feeds(principal: Principal, channel_code: str | None) -> tuple[Channe
         if not feeds:
             raise UnknownChannel(f"Unknown channel {channel_code!r}.", field="channel")
         return feeds[0], feeds
-    return None, channel_feeds(is_active=True)
+    return None, channel_feeds(active_only=True)
 
 
 # --- Input -------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from decimal import Decimal
 
 import pytest
@@ -12,6 +13,7 @@ from rest_framework.test import APIClient
 from channels_sync.tokens import token_issue
 from inventory.models import Location, Reservation, StockLevel
 from inventory.services import ReserveRequest, stock_receive, stock_reserve
+from omnichannel import localcache
 from tests import factories
 from tests.conftest import client_with_token
 
@@ -203,3 +205,46 @@ def test_a_20_sku_cart_over_30_locations_is_a_fixed_number_of_queries(db, web_ch
     with django_assert_num_queries(5):
         response = channel_client.get("/api/v1/availability/", {"sku": [s.code for s in skus]})
     assert [i["available"] for i in response.json()["items"]] == [50] * 20
+    # the channel feeds and the locations are then this process's copies: token, SKUs, stock rows
+    with django_assert_num_queries(3):
+        again = channel_client.get("/api/v1/availability/", {"sku": [s.code for s in skus]})
+    assert again.json() == response.json()
+
+
+# --- the per-process copies of locations and channel feeds ------------------------------------------
+
+
+def codes_for(client, sku=SHIRT) -> list[str]:
+    return [x["code"] for x in client.get("/api/v1/availability/", {"sku": sku}).json()["items"][0]["locations"]]
+
+
+def test_a_location_closed_in_the_admin_leaves_availability_at_once(network, ops_client):
+    assert codes_for(ops_client) == ["ST2", "ST9", "WH1"]
+    network["ST2"].is_active = False
+    network["ST2"].save()
+    assert codes_for(ops_client) == ["ST9", "WH1"]
+
+
+def test_a_feeding_location_added_to_a_channel_counts_at_once(network, web_channel, channel_client):
+    web_channel.feeding_locations.set([network["WH1"]])
+    assert codes_for(channel_client) == ["WH1"]
+    web_channel.feeding_locations.add(network["ST9"])
+    assert codes_for(channel_client) == ["ST9", "WH1"]
+
+
+def test_a_location_created_without_signals_is_shown_at_once(network, ops_client):
+    assert codes_for(ops_client) == ["ST2", "ST9", "WH1"]
+    [new] = Location.objects.bulk_create([Location(code="ST7", name="Noord", kind="store", address_line1="Buikslotermeerplein 1",
+                                                   city="Amsterdam", postal_code="1025EV", latitude=52.40,
+                                                   longitude=4.93)])
+    stock_receive(sku=network["shirt"], location=new, quantity=3)
+    assert codes_for(ops_client) == ["ST2", "ST7", "ST9", "WH1"]
+
+
+def test_a_change_that_sends_no_signal_shows_within_five_seconds(network, ops_client, monkeypatch):
+    assert codes_for(ops_client) == ["ST2", "ST9", "WH1"]
+    Location.objects.filter(pk=network["ST2"].pk).update(is_active=False)  # no signal: another process, say
+    assert codes_for(ops_client) == ["ST2", "ST9", "WH1"]
+    later = time.monotonic() + 5.1
+    monkeypatch.setattr(localcache.time, "monotonic", lambda: later)
+    assert codes_for(ops_client) == ["ST9", "WH1"]

@@ -1,0 +1,59 @@
+"""A per-process copy of a small, read-mostly table (locations, channels), for hot read paths.
+
+The copy is reloaded after `ttl` seconds, and at once in this process when a watched model
+is saved or deleted (Django signals; `m2m` relations too). Other processes see a change
+within `ttl`. Callers that find an id missing from the copy call `refresh()` and look again,
+so a row created a moment ago (even by `bulk_create`, which sends no signal) is never missed.
+Only for data where a few seconds of staleness is harmless: never for stock quantities.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, TypeVar
+
+from django.db.models import Model
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+T = TypeVar("T")
+_EVERY: list[ProcessCache[Any]] = []
+
+
+def clear_all() -> None:
+    """Forget every copy (tests call this between tests, whose rolled-back rows send no signal)."""
+    for cache in _EVERY:
+        cache.clear()
+
+
+class ProcessCache(Generic[T]):
+    def __init__(self, load: Callable[[], T], *, ttl: float = 5.0, models: Iterable[type[Model]] = (),
+                 m2m: Iterable[Any] = ()) -> None:
+        self._load, self._ttl = load, ttl
+        self._value: T | None = None
+        self._expires = 0.0
+        self._lock = threading.Lock()
+        _EVERY.append(self)
+        for model in models:
+            post_save.connect(self._on_change, sender=model, weak=False)
+            post_delete.connect(self._on_change, sender=model, weak=False)
+        for through in m2m:
+            m2m_changed.connect(self._on_change, sender=through, weak=False)
+
+    def _on_change(self, **_: Any) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self._expires = 0.0
+
+    def get(self) -> T:
+        if self._value is None or time.monotonic() >= self._expires:
+            return self.refresh()
+        return self._value
+
+    def refresh(self) -> T:
+        with self._lock:
+            value = self._load()
+            self._value, self._expires = value, time.monotonic() + self._ttl
+        return value
