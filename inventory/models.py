@@ -98,8 +98,10 @@ class StockLevel(models.Model):
     Every change appends a StockMovement; `check_inventory` proves the sums.
     """
 
-    sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="stock_levels")
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="stock_levels")
+    sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="stock_levels",
+                            db_index=False)  # the (sku, location) unique index covers it
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="stock_levels",
+                                 db_index=False)  # the (location, sku) index covers it
     on_hand = models.IntegerField(default=0)
     reserved = models.IntegerField(default=0)
     safety_stock = models.IntegerField(default=0)
