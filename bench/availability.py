@@ -22,8 +22,9 @@ It then times, over random carts, each measure separately:
 - the HTTP endpoint `GET /api/v1/availability/?sku=...` through Django's test client, with
   the channel's token and with an ops token (authentication, DRF and JSON included), with
   the per-location lists and without them (`locations=false`, a cart check);
-- the same GET against gunicorn (one sync worker, `omnichannel.wsgi`) over one keep-alive HTTP
-  connection, one request at a time: the latency a storefront sees, without the test client.
+- the same GET against gunicorn (one sync worker, `omnichannel.wsgi`, as deployed), one request at
+  a time over HTTP (the sync worker closes each connection, so each request connects anew): the
+  latency a storefront sees, without the test client.
 
 Last line: `p50_ms=<n> p99_ms=<n>` of the selector on the worst-case (core) cart.
 """
@@ -234,8 +235,9 @@ def measure(carts: int, web_token: str, ops_token: str) -> tuple[float, float]:
 
 
 def measure_live_server(db_url: str, carts: int, web_token: str, ops_token: str) -> None:
-    """The same GET against gunicorn (1 sync worker, as deployed: omnichannel.wsgi) over one
-    keep-alive HTTP connection, one request at a time: what a storefront waits for."""
+    """The same GET against gunicorn (1 sync worker, as deployed: omnichannel.wsgi), one request
+    at a time (the sync worker closes each connection; http.client reconnects): what a
+    storefront waits for."""
     import http.client
     import socket
     import subprocess
@@ -266,7 +268,7 @@ def measure_live_server(db_url: str, carts: int, web_token: str, ops_token: str)
         rng = random.Random(15)
         core = [rng.sample(codes[:N_CORE], CART) for _ in range(carts)]
         for label, token in (("web token", web_token), ("ops token", ops_token)):
-            headers = {"Authorization": f"Token {token}", "Connection": "keep-alive"}
+            headers = {"Authorization": f"Token {token}"}
 
             def get(cart: list, headers: dict = headers, **extra: str) -> None:
                 conn.request("GET", "/api/v1/availability/?" + urlencode({"sku": cart, **extra}, doseq=True),
@@ -332,10 +334,9 @@ def main(argv: list[str] | None = None) -> int:
         analyze(db_url, args.layout)
         log(f"seeded {len(location_ids)} locations, {len(sku_ids):,} SKUs, {levels:,} stock levels "
             f"in {time.perf_counter() - began:.0f} s (bulk_create, no ledger; table layout: {args.layout})")
-    import gc
+    from omnichannel.runtime import tune_gc
 
-    gc.collect()
-    gc.freeze()  # as omnichannel/wsgi.py does once the app is loaded: full collections skip it
+    tune_gc()  # as omnichannel/wsgi.py does once the app is loaded
     log(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     p50, p99 = measure(args.carts, web_token, ops_token)
     measure_live_server(db_url, args.carts, web_token, ops_token)

@@ -89,6 +89,16 @@ class ChannelFeed:
         return view
 
 
+def channel_total(feed: ChannelFeed, raw: Mapping[int, int]) -> int:
+    """sum(feed.view(raw).values()) without building the view (the network view totals every
+    channel for every SKU of a cart)."""
+    ids, units, keep = feed.location_ids, feed.buffer.units, WHOLE - feed.buffer.hundredths
+    fed = raw.items() if ids is None else [(loc, q) for loc, q in raw.items() if loc in ids]
+    if units == 0 and keep == WHOLE:
+        return sum(q for _, q in fed if q > 0)
+    return sum((q - units) * keep // WHOLE for _, q in fed if q > units)
+
+
 def sku_view(raw: Mapping[int, int], feed: ChannelFeed | None) -> LocationQuantities:
     """Per-location units of one SKU as a viewer sees them: the raw network for staff
     (feed None), the channel's buffered feeding locations otherwise. Zeros are dropped."""
@@ -99,7 +109,7 @@ def sku_view(raw: Mapping[int, int], feed: ChannelFeed | None) -> LocationQuanti
 
 def channel_totals(raw: Mapping[int, int], feeds: Iterable[ChannelFeed]) -> dict[str, int]:
     """Total units of one SKU each channel may sell."""
-    return {feed.code: sum(feed.view(raw).values()) for feed in feeds}
+    return {feed.code: channel_total(feed, raw) for feed in feeds}
 
 
 @dataclass(frozen=True)

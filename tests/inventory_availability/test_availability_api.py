@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 
 from channels_sync.tokens import token_issue
 from inventory.models import Location, Reservation, StockLevel
+from inventory.selectors import availability_for_cart
 from inventory.services import ReserveRequest, stock_receive, stock_reserve
 from omnichannel import localcache
 from tests import factories
@@ -209,6 +210,22 @@ def test_a_20_sku_cart_over_30_locations_is_a_fixed_number_of_queries(db, web_ch
     with django_assert_num_queries(3):
         again = channel_client.get("/api/v1/availability/", {"sku": [s.code for s in skus]})
     assert again.json() == response.json()
+
+
+def test_a_channel_fed_by_many_locations_sees_only_those(db, web_channel, channel_client):
+    locations = factories.LocationFactory.create_batch(24)
+    sku = factories.SkuFactory()
+    for n, location in enumerate(locations):
+        stock_receive(sku=sku, location=location, quantity=n + 1)
+    fed = locations[::2] + locations[1:13:2]  # 18; up to 16 are filtered in SQL, more in Python
+    for feeding in (fed[:16], fed):
+        web_channel.feeding_locations.set(feeding)
+        item = channel_client.get("/api/v1/availability/", {"sku": sku.code}).json()["items"][0]
+        assert sorted(x["code"] for x in item["locations"]) == sorted(location.code for location in feeding)
+        assert item["available"] == sum(locations.index(location) + 1 for location in feeding)
+        cart = availability_for_cart([sku.pk], [location.pk for location in feeding])
+        assert cart.stock[sku.pk] == {location.pk: locations.index(location) + 1 for location in feeding}
+        assert set(cart.locations) == {location.pk for location in feeding}
 
 
 # --- the per-process copies of locations and channel feeds ------------------------------------------

@@ -5,11 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from inventory.engine.availability import (
     ChannelBuffer,
     ChannelFeed,
     available_from,
+    channel_total,
     channel_totals,
     nearest_within,
     sku_view,
@@ -85,3 +88,11 @@ def test_nearest_within_sorts_by_distance_and_drops_what_is_outside_the_radius()
 def test_nearest_within_breaks_distance_ties_by_location_id():
     same = [(9, 52.0, 5.0), (4, 52.0, 5.0)]
     assert [d.location_id for d in nearest_within(same, (52.0, 5.0), 1)] == [4, 9]
+
+
+@given(raw=st.dictionaries(st.integers(1, 40), st.integers(-5, 80), max_size=40),
+       units=st.integers(0, 10), percent=st.decimals(0, 100, places=2),
+       feeding=st.none() | st.frozensets(st.integers(1, 40)))
+def test_a_channel_total_is_the_sum_of_its_view(raw, units, percent, feeding):
+    feed = ChannelFeed("web", ChannelBuffer.of(units, percent), feeding)
+    assert channel_total(feed, raw) == sum(feed.view(raw).values())
