@@ -118,14 +118,6 @@ def sku_refs_by_code(codes: Iterable[str]) -> dict[str, SkuRef]:
     return found
 
 
-def location_refs(location_ids: Iterable[int] | None = None) -> dict[int, LocationRef]:
-    """Active locations (all, or those ids) by pk."""
-    qs = Location.objects.filter(is_active=True)
-    if location_ids is not None:
-        qs = qs.filter(pk__in=list(location_ids))
-    return {row[0]: _location_ref(row) for row in _fetchall(qs.values_list(*LOCATION_REF_FIELDS))}
-
-
 def _fetchall(qs: QuerySet[Any]) -> list[tuple[Any, ...]]:
     """The rows of a values_list queryset as the driver returns them, skipping the ORM's
     per-row iteration (a third of the time on a few hundred rows). Only for columns that need

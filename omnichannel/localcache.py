@@ -1,7 +1,7 @@
 """A per-process copy of a small, read-mostly table (locations, channels), for hot read paths.
 
 The copy is reloaded after `ttl` seconds, and at once in this process when a watched model
-is saved or deleted (Django signals; `m2m` relations too). Other processes see a change
+is saved or deleted (Django signals; `m2m` relations too), and again when that change commits. Other processes see a change
 within `ttl`. Callers that find an id missing from the copy call `refresh()` and look again,
 so a row created a moment ago (even by `bulk_create`, which sends no signal) is never missed.
 Only for data where a few seconds of staleness is harmless: never for stock quantities.
@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
 
+from django.db import transaction
 from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
@@ -42,7 +43,10 @@ class ProcessCache(Generic[T]):
             m2m_changed.connect(self._on_change, sender=through, weak=False)
 
     def _on_change(self, **_: Any) -> None:
+        # Now, and again once the change commits: a reload in between (another request of this
+        # process) would read the rows as they were before the change and keep them for `ttl`.
         self.clear()
+        transaction.on_commit(self.clear)
 
     def clear(self) -> None:
         self._expires = 0.0

@@ -75,28 +75,28 @@ class ChannelFeed:
     def view(self, raw: Mapping[int, int]) -> LocationQuantities:
         """`sellable` over one SKU's locations, zeros dropped. One tight loop: a cart over
         200 locations calls this per SKU and per channel."""
-        fed = raw.items() if self.location_ids is None else [(loc, q) for loc, q in raw.items()
-                                                              if loc in self.location_ids]
         units, keep = self.buffer.units, WHOLE - self.buffer.hundredths
         if units == 0 and keep == WHOLE:
-            return {loc: qty for loc, qty in fed if qty > 0}
+            return {loc: qty for loc, qty in self._fed(raw) if qty > 0}
         view: LocationQuantities = {}
-        for loc, qty in fed:
+        for loc, qty in self._fed(raw):
             if qty > units:
                 sellable = (qty - units) * keep // WHOLE
                 if sellable > 0:
                     view[loc] = sellable
         return view
 
+    def total(self, raw: Mapping[int, int]) -> int:
+        """sum(self.view(raw).values()) without building the view (the network view totals
+        every channel for every SKU of a cart)."""
+        units, keep = self.buffer.units, WHOLE - self.buffer.hundredths
+        if units == 0 and keep == WHOLE:
+            return sum(qty for _, qty in self._fed(raw) if qty > 0)
+        return sum((qty - units) * keep // WHOLE for _, qty in self._fed(raw) if qty > units)
 
-def channel_total(feed: ChannelFeed, raw: Mapping[int, int]) -> int:
-    """sum(feed.view(raw).values()) without building the view (the network view totals every
-    channel for every SKU of a cart)."""
-    ids, units, keep = feed.location_ids, feed.buffer.units, WHOLE - feed.buffer.hundredths
-    fed = raw.items() if ids is None else [(loc, q) for loc, q in raw.items() if loc in ids]
-    if units == 0 and keep == WHOLE:
-        return sum(q for _, q in fed if q > 0)
-    return sum((q - units) * keep // WHOLE for _, q in fed if q > units)
+    def _fed(self, raw: Mapping[int, int]) -> Iterable[tuple[int, int]]:
+        ids = self.location_ids
+        return raw.items() if ids is None else [(loc, qty) for loc, qty in raw.items() if loc in ids]
 
 
 def sku_view(raw: Mapping[int, int], feed: ChannelFeed | None) -> LocationQuantities:
@@ -109,7 +109,7 @@ def sku_view(raw: Mapping[int, int], feed: ChannelFeed | None) -> LocationQuanti
 
 def channel_totals(raw: Mapping[int, int], feeds: Iterable[ChannelFeed]) -> dict[str, int]:
     """Total units of one SKU each channel may sell."""
-    return {feed.code: channel_total(feed, raw) for feed in feeds}
+    return {feed.code: feed.total(raw) for feed in feeds}
 
 
 @dataclass(frozen=True)

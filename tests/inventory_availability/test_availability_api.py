@@ -265,3 +265,18 @@ def test_a_change_that_sends_no_signal_shows_within_five_seconds(network, ops_cl
     later = time.monotonic() + 5.1
     monkeypatch.setattr(localcache.time, "monotonic", lambda: later)
     assert codes_for(ops_client) == ["ST9", "WH1"]
+
+
+def test_a_copy_reloaded_before_a_change_commits_is_dropped_when_it_commits(network, ops_client,
+                                                                           django_capture_on_commit_callbacks):
+    from inventory.selectors import _LOCATIONS
+
+    with django_capture_on_commit_callbacks(execute=True):
+        network["ST2"].is_active = False
+        network["ST2"].save()
+        # another request of this process reloads before the commit: on another connection it
+        # would still read ST2 as open, and keep that for 5 s
+        _LOCATIONS.refresh()
+        assert _LOCATIONS._expires > time.monotonic()
+    assert _LOCATIONS._expires == 0.0  # the commit dropped it: the next read reloads
+    assert codes_for(ops_client) == ["ST9", "WH1"]

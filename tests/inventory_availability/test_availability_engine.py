@@ -12,7 +12,6 @@ from inventory.engine.availability import (
     ChannelBuffer,
     ChannelFeed,
     available_from,
-    channel_total,
     channel_totals,
     nearest_within,
     sku_view,
@@ -95,4 +94,4 @@ def test_nearest_within_breaks_distance_ties_by_location_id():
        feeding=st.none() | st.frozensets(st.integers(1, 40)))
 def test_a_channel_total_is_the_sum_of_its_view(raw, units, percent, feeding):
     feed = ChannelFeed("web", ChannelBuffer.of(units, percent), feeding)
-    assert channel_total(feed, raw) == sum(feed.view(raw).values())
+    assert feed.total(raw) == sum(feed.view(raw).values())
