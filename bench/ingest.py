@@ -590,7 +590,9 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes (default 3)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker (default 4)")
     parser.add_argument("--celery-concurrency", type=int, default=2,
-                        help="Celery worker processes (default 2; 0 runs no worker)")
+                        help="Celery worker processes or threads (default 2; 0 runs no worker)")
+    parser.add_argument("--celery-pool", default="prefork", choices=["prefork", "threads", "solo"],
+                        help="Celery execution pool (default prefork)")
     parser.add_argument("--skus", type=int, default=2000, help="SKUs in the seeded catalogue (default 2000)")
     parser.add_argument("--customers", type=int, default=5000, help="customer pool (default 5000)")
     parser.add_argument("--skew", type=float, default=0.8,
@@ -658,7 +660,8 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.celery_concurrency > 0:
             worker = start([str(BIN / "celery"), "-A", "omnichannel.celery", "worker", "-Q", ",".join(QUEUES),
-                            f"--concurrency={args.celery_concurrency}", "--loglevel=WARNING"],
+                            f"--pool={args.celery_pool}", f"--concurrency={args.celery_concurrency}",
+                            "--loglevel=WARNING"],
                            env, logdir / "celery.log")
         port = free_port()
         gunicorn = [str(BIN / "gunicorn"), "omnichannel.wsgi:application", "--bind", f"127.0.0.1:{port}",
@@ -671,7 +674,8 @@ def main(argv: list[str] | None = None) -> int:
         wait_healthy(port, web, logdir / "gunicorn.log")
         shape = f"gunicorn {args.worker_class} -w {args.workers}" + (
             f" --threads {args.threads}" if args.worker_class == "gthread" else "")
-        log(f"servers: {shape} on 127.0.0.1:{port}; celery worker --concurrency={args.celery_concurrency}"
+        log(f"servers: {shape} on 127.0.0.1:{port}; celery worker --pool={args.celery_pool} "
+            f"--concurrency={args.celery_concurrency}"
             if worker else f"servers: {shape} on 127.0.0.1:{port}; no celery worker")
 
         orders = Orders(args.skus, args.customers, args.skew, seed=11)

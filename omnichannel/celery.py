@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import task_postrun, task_prerun, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omnichannel.settings")
 
@@ -18,3 +18,16 @@ def _tune_worker_process(**_: object) -> None:
     from omnichannel.runtime import tune_gc
 
     tune_gc()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _close_old_connections(task=None, **_: object) -> None:
+    """What Django does around a request: drop a connection past CONN_MAX_AGE or left
+    unusable by an error. (Celery's fixup only recycles every CELERY_DB_REUSE_MAX tasks.)
+    Not for a task run eagerly: that one runs inside its caller's connection and transaction."""
+    from django.db import close_old_connections
+
+    if task is None or getattr(task.request, "is_eager", False):
+        return
+    close_old_connections()

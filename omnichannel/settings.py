@@ -148,6 +148,11 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 4
+# Celery's Django fixup closes the database connection before and after every task unless
+# told to reuse it: a new Postgres backend per task, and prepared statements never reused.
+# Reuse it as the web does; omnichannel/celery.py still closes it when Django would
+# (CONN_MAX_AGE passed, or an error left it unusable).
+CELERY_DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", "1000"))
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "orders.tasks.order_route_task": {"queue": "routing"},

@@ -51,18 +51,23 @@ def record(order: Order, event_type: str, *, actor: str, fulfillment: Fulfillmen
 
 
 def record_many(order: Order, entries: list[dict[str, Any]], *, actor: str) -> list[OrderEvent]:
-    """Several `record()`s for one order (no fulfillment) in two INSERTs and one dispatch task.
-    Each entry: type, and optionally status_from, status_to, message, payload, publish."""
+    """Several `record()`s for one order in two INSERTs and one dispatch task. Each entry:
+    type, and optionally fulfillment, status_from, status_to, message, payload, publish."""
     rows = OrderEvent.objects.bulk_create([
-        OrderEvent(order=order, type=e["type"], status_from=e.get("status_from", ""),
-                   status_to=e.get("status_to", ""), actor=actor, message=e.get("message", ""),
-                   payload=dict(e.get("payload") or {}))
+        OrderEvent(order=order, fulfillment=e.get("fulfillment"), type=e["type"],
+                   status_from=e.get("status_from", ""), status_to=e.get("status_to", ""), actor=actor,
+                   message=e.get("message", ""), payload=dict(e.get("payload") or {}))
         for e in entries])
-    published = [
-        (e["type"], "order", order.pk, {"order_number": order.number, "order_id": order.pk,
-                                         "channel_id": order.channel_id, "status": order.status,
-                                         **(e.get("payload") or {})})
-        for e in entries if e.get("publish", True)]
+    published = []
+    for e in entries:
+        if not e.get("publish", True):
+            continue
+        body = {"order_number": order.number, "order_id": order.pk, "channel_id": order.channel_id,
+                "status": order.status, **(e.get("payload") or {})}
+        if (fulfillment := e.get("fulfillment")) is not None:
+            body.setdefault("fulfillment_id", fulfillment.pk)
+            body.setdefault("fulfillment_number", fulfillment.number)
+        published.append((e["type"], "order", order.pk, body))
     if published:
         outbox.publish_many(published)
     return rows

@@ -113,13 +113,16 @@ def picker_client_for(db):
 
 
 @pytest.fixture
-def celery_worker(transactional_db, tmp_path):
-    """A real Celery worker process consuming from Redis, on the test database."""
+def celery_worker(transactional_db, tmp_path, request):
+    """A real Celery worker process consuming from Redis, on the test database.
+    `@pytest.mark.worker_env(NAME="value")` adds to its environment."""
     db = connection.settings_dict
     database_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     mail_dir = tmp_path / "mail"
     env = {**os.environ, "DATABASE_URL": database_url, "CELERY_TASK_ALWAYS_EAGER": "0", "DB_CONN_MAX_AGE": "0",
            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend", "EMAIL_FILE_PATH": str(mail_dir)}
+    if (extra := request.node.get_closest_marker("worker_env")) is not None:
+        env.update(extra.kwargs)
     log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 - closed at teardown
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "omnichannel.celery", "worker", "--loglevel=INFO", "--pool=threads",

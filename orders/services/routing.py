@@ -113,19 +113,27 @@ def _plan(order: Order, needs_by_line, provisional: list[Allocation], excluded: 
 def _apply(order: Order, needs_by_line, provisional: list[Allocation], plan: Plan, actor: str) -> dict[int, Fulfillment]:
     """Create the plan's fulfillments: provisional holds already at a chosen location are
     kept (no ledger churn), the others released, and the rest reserved at the chosen locations."""
-    fulfillments = {loc_id: _new_fulfillment(order, loc_id) for loc_id in plan.take}
+    numbered = order.fulfillments.count()
+    fulfillments = {}
+    for loc_id in plan.take:
+        numbered += 1
+        fulfillments[loc_id] = Fulfillment.objects.create(order=order, location_id=loc_id,
+                                                          number=f"{order.number}-{numbered}")
     remaining = {loc: dict(skus) for loc, skus in plan.take.items()}
     sku_of_line = {line.pk: line.sku_id for line, _ in needs_by_line}
     kept: dict[int, int] = defaultdict(int)
+    keep_at: dict[int, list[int]] = defaultdict(list)  # location -> provisional allocations kept there
     release: list[Allocation] = []
     for alloc in provisional:
         sku_id = sku_of_line.get(alloc.order_line_id)
         if sku_id is not None and remaining.get(alloc.location_id, {}).get(sku_id, 0) >= alloc.quantity:
             remaining[alloc.location_id][sku_id] -= alloc.quantity
             kept[alloc.order_line_id] += alloc.quantity
-            Allocation.objects.filter(pk=alloc.pk).update(fulfillment=fulfillments[alloc.location_id])
+            keep_at[alloc.location_id].append(alloc.pk)
         else:
             release.append(alloc)
+    for loc_id, alloc_ids in keep_at.items():
+        Allocation.objects.filter(pk__in=alloc_ids).update(fulfillment=fulfillments[loc_id])
     if release:
         inventory_services.reservations_release([a.reservation_id for a in release], reason="reroute", actor=actor)
         Allocation.objects.filter(pk__in=[a.pk for a in release]).update(is_active=False)
@@ -135,18 +143,14 @@ def _apply(order: Order, needs_by_line, provisional: list[Allocation], plan: Pla
     return fulfillments
 
 
-def _new_fulfillment(order: Order, location_id: int) -> Fulfillment:
-    count = order.fulfillments.count()
-    return Fulfillment.objects.create(order=order, location_id=location_id, number=f"{order.number}-{count + 1}")
-
-
 def _set_backorders(needs_by_line, plan: Plan) -> None:
     left = dict(plan.unfilled)
     for line, need in reversed(needs_by_line):
         short = min(need, left.get(line.sku_id, 0))
         left[line.sku_id] = left.get(line.sku_id, 0) - short
-        OrderLine.objects.filter(pk=line.pk).update(backordered_quantity=short)
-        line.backordered_quantity = short
+        if line.backordered_quantity != short:  # most routings change nothing here
+            OrderLine.objects.filter(pk=line.pk).update(backordered_quantity=short)
+            line.backordered_quantity = short
 
 
 def _record_decision(order: Order, plan: Plan, result, rule_set, excluded: set[int], trigger: str, attempts: int,
@@ -173,15 +177,16 @@ def _record_decision(order: Order, plan: Plan, result, rule_set, excluded: set[i
 def _announce(order: Order, fulfillments: dict[int, Fulfillment], plan: Plan, actor: str,
               decision: RoutingDecision) -> None:
     before = order.status
-    for fulfillment in fulfillments.values():
-        events.record(order, events.FULFILLMENT_CREATED, actor=actor, fulfillment=fulfillment,
-                      status_to=fulfillment.status, message=f"Sent to {fulfillment.location_id}",
-                      payload={"location_id": fulfillment.location_id}, publish=False)
     refresh_order_status(order, actor=actor, announce=False)
     event = events.ORDER_BACKORDERED if plan.unfilled and not fulfillments else events.ORDER_ROUTED
-    events.record(order, event, actor=actor, status_from=before, status_to=order.status,
-                  payload={"decision_id": decision.pk, "fulfillments": [f.number for f in fulfillments.values()],
-                           "backordered_units": plan.unfilled_units})
+    events.record_many(order, [
+        *({"type": events.FULFILLMENT_CREATED, "fulfillment": fulfillment, "status_to": fulfillment.status,
+           "message": f"Sent to {fulfillment.location_id}", "payload": {"location_id": fulfillment.location_id},
+           "publish": False} for fulfillment in fulfillments.values()),
+        {"type": event, "status_from": before, "status_to": order.status,
+         "payload": {"decision_id": decision.pk, "fulfillments": [f.number for f in fulfillments.values()],
+                     "backordered_units": plan.unfilled_units}},
+    ], actor=actor)
 
 
 def backordered_orders(limit: int = 100) -> Iterable[int]:
