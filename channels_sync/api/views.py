@@ -7,10 +7,22 @@ from rest_framework.response import Response
 
 from channels_sync.capture import inbound_archive, inbound_mark, order_capture
 from channels_sync.models import InboundMessage, SalesChannel
+from omnichannel.errors import ValidationFailed
+from omnichannel.jsonsafe import storable, unstorable
 from omnichannel.permissions import IsChannel, IsChannelOrStaff, principal_of
 from orders import selectors as order_selectors
 from orders.api import serializers as order_serializers
 from orders.api.views import OrderFilter
+
+MAX_IDEMPOTENCY_KEY = 255
+
+
+def _bad_key(key: str) -> tuple[str, str] | None:
+    if len(key) > MAX_IDEMPOTENCY_KEY:
+        return "Idempotency-Key", f"is {len(key)} characters long; at most {MAX_IDEMPOTENCY_KEY}"
+    if unstorable(key):
+        return "Idempotency-Key", "contains a NUL character or invalid Unicode"
+    return None
 
 
 class OrdersApi(generics.ListAPIView):
@@ -33,8 +45,14 @@ class OrdersApi(generics.ListAPIView):
         principal = principal_of(request)
         channel = principal.channel or SalesChannel.objects.get(pk=principal.channel_id)
         key = request.headers.get("Idempotency-Key", "").strip()
-        message = inbound_archive(channel, request.data if isinstance(request.data, dict) else {"raw": request.data},
-                                  source="api", idempotency_key=key)
+        payload = request.data if isinstance(request.data, dict) else {"raw": request.data}
+        problem = unstorable(payload) or _bad_key(key)
+        message = inbound_archive(channel, storable(payload) if problem else payload, source="api",
+                                  idempotency_key=storable(key))
+        if problem:  # archived (made storable) and refused: nothing else is written
+            field, reason = problem
+            inbound_mark(message.pk, InboundMessage.Status.REJECTED, result={"field": field, "reason": reason})
+            raise ValidationFailed(f"{field}: {reason}", field=field)
         parsed = order_serializers.OrderIn(data=request.data)
         if not parsed.is_valid():
             inbound_mark(message.pk, InboundMessage.Status.REJECTED, result=parsed.errors)
