@@ -269,3 +269,33 @@ def test_an_idempotency_key_longer_than_255_is_a_400(network, channel_client):
     assert response.status_code == 400
     assert response.json()["field"] == "Idempotency-Key"
     assert _state() == before
+
+
+# --- Every GET with any query string ------------------------------------------------------
+
+QUERY_NAMES = ["sku", "skus", "location", "locations", "channel", "lat", "lng", "latitude", "longitude",
+               "radius_km", "quantity", "status", "delivery_method", "external_id", "placed_after",
+               "placed_before", "location__code", "page", "limit", "offset", "cursor", "days", "window_days",
+               "format", "ordering", "search", "view", "state", "code", "q"]
+QUERY_VALUES = st.one_of(NASTY_TEXT, st.text(max_size=30), st.integers(-10 ** 12, 10 ** 12).map(str),
+                         st.floats().map(str), st.sampled_from(["RUN-BLK-42", "RUN-BLK-42,TEE-WHT-M", "WH1",
+                                                                "web", "true", "false", "2026-11-30", "52.37"]))
+GETS = [("/api/v1/orders/", "channel"), ("/api/v1/orders/", "ops"), ("/api/v1/orders/{order}/", "channel"),
+        ("/api/v1/fulfillments/", "ops"), ("/api/v1/availability/", "channel"), ("/api/v1/availability/", "ops"),
+        ("/api/v1/availability/nearby/", "channel"), ("/api/v1/replenishment/", "ops"),
+        ("/api/v1/stock/export.csv", "ops"), ("/api/v1/transfers/", "ops"), ("/api/v1/routing/rule-sets/", "ops")]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(endpoint=st.sampled_from(GETS),
+       query=st.lists(st.tuples(st.sampled_from(QUERY_NAMES), QUERY_VALUES), max_size=5))
+def test_no_get_endpoint_answers_500_to_any_query_string(placed, channel_client, ops_client, endpoint, query):
+    from urllib.parse import urlencode
+
+    path, who = endpoint
+    client = {"channel": channel_client, "ops": ops_client}[who]
+    safe = [(name, value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")) for name, value in query]
+    response = client.get(f"{path.format(**placed)}?{urlencode(safe)}")
+    event(f"{response.status_code}")
+    assert response.status_code < 500, (path, query, response.status_code, response.content[:500])
