@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from omnichannel.errors import DomainError
+from omnichannel.jsonsafe import storable
 
 
 def _flatten(detail: Any, prefix: str = "") -> list[dict[str, str]]:
@@ -43,6 +44,15 @@ def domain_error_response(exc: DomainError) -> Response:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """An error may quote the input back (`"\ud800" is not a valid choice`): a NUL or lone
+    surrogate in it is replaced, or the JSON renderer could not encode the answer."""
+    response = _error_response(exc, context)
+    if response is not None:
+        response.data = storable(response.data)
+    return response
+
+
+def _error_response(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         return domain_error_response(exc)
     if isinstance(exc, exceptions.ValidationError):

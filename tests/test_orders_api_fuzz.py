@@ -3,12 +3,16 @@
 
 Hypothesis starts from a valid order and breaks it: a field replaced by any JSON value
 (escaped NUL and lone surrogates included, as any HTTP client can send them), a field
-dropped, an unknown field added, a body that is not an object, an odd Idempotency-Key."""
+dropped, an unknown field added, a body that is not an object, an odd Idempotency-Key.
+Every POST endpoint gets the same treatment, and every GET any query string.
+
+    FUZZ_EXAMPLES=5000 .venv/bin/python -m pytest tests/test_orders_api_fuzz.py   # a deeper search"""
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -21,6 +25,9 @@ from orders.models import Customer, Order
 from tests.payloads import pickup_order, ship_order
 
 pytestmark = pytest.mark.django_db
+
+# FUZZ_EXAMPLES=5000 searches deeper than the suite's default (each test scales it).
+SCALE = float(os.environ.get("FUZZ_EXAMPLES", "300")) / 300
 
 NASTY_TEXT = st.sampled_from(["", " ", "\x00", "a\x00b", "\ud800", "x\udfffy", "\u202e", "ß" * 300, "9" * 400,
                               "NaN", "-1", "1e309", "0x10", "<script>", "RUN-BLK-42\n", "' OR 1=1 --",
@@ -90,8 +97,8 @@ def _reasons(error) -> list:
     return list(error.get("errors") or []) or ([error["field"]] if error.get("field") else [])
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow])
+@settings(max_examples=round(150 * SCALE), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(body=broken_bodies(), key=KEYS)
 def test_any_order_body_gets_a_clear_answer_and_a_rejection_changes_nothing(network, channel_client, body, key):
     before = _state()
@@ -180,8 +187,8 @@ def pos_client(network):
     return client_with_token(token_issue(name="pos", channel=pos)[1])
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow])
+@settings(max_examples=round(300 * SCALE), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(endpoint=st.sampled_from(ENDPOINTS), body=ANY_BODY)
 def test_no_post_endpoint_answers_500_to_any_json_body(placed, channel_client, ops_client, pos_client, endpoint,
                                                        body):
@@ -219,8 +226,8 @@ VALID = [  # (path, who, a body the endpoint accepts): each is broken by _mutate
 ]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow])
+@settings(max_examples=round(300 * SCALE), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_no_endpoint_answers_500_to_a_broken_valid_body(placed, channel_client, ops_client, pos_client, data):
     path, who, base = data.draw(st.sampled_from(VALID))
@@ -286,8 +293,8 @@ GETS = [("/api/v1/orders/", "channel"), ("/api/v1/orders/", "ops"), ("/api/v1/or
         ("/api/v1/stock/export.csv", "ops"), ("/api/v1/transfers/", "ops"), ("/api/v1/routing/rule-sets/", "ops")]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow])
+@settings(max_examples=round(300 * SCALE), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(endpoint=st.sampled_from(GETS),
        query=st.lists(st.tuples(st.sampled_from(QUERY_NAMES), QUERY_VALUES), max_size=5))
 def test_no_get_endpoint_answers_500_to_any_query_string(placed, channel_client, ops_client, endpoint, query):
@@ -299,3 +306,19 @@ def test_no_get_endpoint_answers_500_to_any_query_string(placed, channel_client,
     response = client.get(f"{path.format(**placed)}?{urlencode(safe)}")
     event(f"{response.status_code}")
     assert response.status_code < 500, (path, query, response.status_code, response.content[:500])
+
+
+def test_an_error_quoting_a_lone_surrogate_back_is_still_a_json_400(network, ops_client):
+    raw = '{"sku": "RUN-BLK-42", "location": "ST1", "delta": -1, "reason": "\\ud800"}'
+    response = ops_client.generic("POST", "/api/v1/stock/adjust/", raw, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["field"] == "reason"
+    assert "\ufffd" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/stock/export.csv?sku=%00", "/api/v1/orders/?external_id=a%00b",
+                                  "/api/v1/availability/?skus=RUN-BLK-42%00"])
+def test_a_nul_in_a_query_parameter_is_a_400_naming_it(network, ops_client, path):
+    response = ops_client.get(path)
+    assert response.status_code == 400
+    assert response.json()["field"] == path.split("?")[1].split("=")[0]
