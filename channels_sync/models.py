@@ -98,7 +98,8 @@ class WebhookDelivery(models.Model):
         DELIVERED = "delivered"
         FAILED = "failed"
 
-    event = models.ForeignKey("kernel.OutboxEvent", on_delete=models.PROTECT, related_name="+")
+    event = models.ForeignKey("kernel.OutboxEvent", on_delete=models.PROTECT, related_name="+",
+                              db_index=False)  # the unique (event, channel) index serves it
     channel = models.ForeignKey(SalesChannel, on_delete=models.CASCADE, related_name="webhook_deliveries")
     url = models.URLField()
     body = models.TextField()

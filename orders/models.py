@@ -41,7 +41,9 @@ class Order(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     number = models.CharField(max_length=20, unique=True)
-    channel = models.ForeignKey("channels_sync.SalesChannel", on_delete=models.PROTECT, related_name="orders")
+    # Indexed by (channel, placed_at) below, which serves lookups by channel too.
+    channel = models.ForeignKey("channels_sync.SalesChannel", on_delete=models.PROTECT, related_name="orders",
+                                db_index=False)
     external_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001 - NULL: unique only when given
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PLACED, db_index=True)
@@ -76,6 +78,8 @@ class Order(models.Model):
                 condition=Q(delivery_method="pickup") | ~Q(ship_line1=""),
                 name="shipped_order_has_address"),
         ]
+        # A channel's newest orders first (its order list) without sorting all of its orders.
+        indexes = [models.Index(fields=["channel", "placed_at", "id"], name="order_channel_placed")]
         ordering = ["-placed_at"]
 
     def __str__(self) -> str:
@@ -121,7 +125,9 @@ class Fulfillment(models.Model):
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="fulfillments")
     number = models.CharField(max_length=30, unique=True)
-    location = models.ForeignKey("inventory.Location", on_delete=models.PROTECT, related_name="fulfillments")
+    # Indexed by (location, created_at) below, which serves lookups by location too.
+    location = models.ForeignKey("inventory.Location", on_delete=models.PROTECT, related_name="fulfillments",
+                                 db_index=False)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
     carrier_service = models.ForeignKey("transport.CarrierService", null=True, blank=True,
                                         on_delete=models.PROTECT, related_name="+")
@@ -137,6 +143,9 @@ class Fulfillment(models.Model):
 
     class Meta:
         ordering = ["pk"]
+        # Routing counts each candidate location's fulfillments of today (daily capacity):
+        # without this it reads every fulfillment the location ever had.
+        indexes = [models.Index(fields=["location", "created_at"], name="fulfillment_location_day")]
 
     def __str__(self) -> str:
         return self.number
@@ -283,7 +292,8 @@ class CustomerNotification(models.Model):
         SENT = "sent"
         FAILED = "failed"
 
-    event = models.ForeignKey("kernel.OutboxEvent", on_delete=models.PROTECT, related_name="+")
+    event = models.ForeignKey("kernel.OutboxEvent", on_delete=models.PROTECT, related_name="+",
+                              db_index=False)  # the unique (event, medium) index serves it
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=64)
     medium = models.CharField(max_length=16, default="email")
