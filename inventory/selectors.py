@@ -50,6 +50,22 @@ def locations_for_method(method: str, pickup_location_id: int | None = None) -> 
     return qs.filter(can_ship=True)
 
 
+def locations_serving(method: str, pickup_location_id: int | None = None) -> list[Location]:
+    """`locations_for_method` from the per-process copy of active locations (_LOCATION_ROWS):
+    one query less per order placed and per routing. The instances are shared: read them,
+    never change or save them."""
+    rows = _LOCATION_ROWS.get()
+    if method == "pickup":
+        if pickup_location_id is None:
+            return []
+        if not any(loc.pk == pickup_location_id for loc in rows):  # newer than this copy?
+            rows = _LOCATION_ROWS.refresh()
+        return [loc for loc in rows if loc.pk == pickup_location_id and loc.can_pickup]
+    if method == "same_day":
+        return [loc for loc in rows if loc.can_same_day]
+    return [loc for loc in rows if loc.can_ship]
+
+
 def stock_rows(sku_ids: Iterable[int], location_ids: Iterable[int] | None = None) -> list[StockRow]:
     """Available quantity per (SKU, location), positive rows only, without locks."""
     qs = StockLevel.objects.filter(sku_id__in=list(sku_ids)).annotate(avail=AVAILABLE).filter(avail__gt=0)
@@ -231,6 +247,8 @@ def _every_location() -> dict[int, LocationRef | None]:
 # Locations change rarely and availability reads name up to all of them: a per-process copy,
 # reloaded every 5 s and at once when a location is saved here (omnichannel.localcache).
 _LOCATIONS: ProcessCache[dict[int, LocationRef | None]] = ProcessCache(_every_location, ttl=5.0, models=[Location])
+_LOCATION_ROWS: ProcessCache[tuple[Location, ...]] = ProcessCache(
+    lambda: tuple(Location.objects.filter(is_active=True)), ttl=5.0, models=[Location])
 
 
 def pickup_stock(sku_id: int, location_ids: Collection[int] | None = None) -> list[tuple[LocationRef, int]]:

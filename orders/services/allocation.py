@@ -24,9 +24,9 @@ def destination_of(order: Order) -> tuple[float, float] | None:
 
 
 def candidate_locations(order: Order, exclude: Iterable[int] = ()) -> dict[int, Location]:
-    qs = inventory_selectors.locations_for_method(order.delivery_method, order.pickup_location_id)
+    serving = inventory_selectors.locations_serving(order.delivery_method, order.pickup_location_id)
     excluded = set(exclude)
-    return {loc.pk: loc for loc in qs if loc.pk not in excluded}
+    return {loc.pk: loc for loc in serving if loc.pk not in excluded}
 
 
 def candidates_with_stock(order: Order, sku_ids: set[int], locations: dict[int, Location],

@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 
 from inventory import selectors as inventory_selectors
 from inventory.models import Location
+from omnichannel.localcache import ProcessCache
 from orders.models import Fulfillment, Order, OrderLine, RoutingRuleSet, default_cost_model, default_rules
 from orders.routing import (
     CandidateLocation,
@@ -27,10 +28,20 @@ COST_KEYS = ("per_shipment", "per_unit", "per_unit_km", "per_kg", "per_kg_km", "
              "split_penalty", "late_penalty")
 
 
+def _active_rule_sets() -> dict[int | None, RoutingRuleSet]:
+    return {rs.channel_id: rs for rs in RoutingRuleSet.objects.filter(status=RoutingRuleSet.Status.ACTIVE)}
+
+
+# Active rule sets per channel (None: the default), per process: one query less per routing.
+# Activating a version saves it, which clears this process's copy; others see it within 5 s.
+_ACTIVE_RULE_SETS: ProcessCache[dict[int | None, RoutingRuleSet]] = ProcessCache(
+    _active_rule_sets, ttl=5.0, models=[RoutingRuleSet])
+
+
 def active_rule_set(channel_id: int | None) -> RoutingRuleSet:
-    """The channel's active rule set, else the default active one, else built-in defaults (v0)."""
-    found = {rs.channel_id: rs for rs in RoutingRuleSet.objects.filter(
-        Q(channel_id=channel_id) | Q(channel__isnull=True), status=RoutingRuleSet.Status.ACTIVE)}
+    """The channel's active rule set, else the default active one, else built-in defaults (v0).
+    A shared instance: read it, never change or save it."""
+    found = _ACTIVE_RULE_SETS.get()
     return found.get(channel_id) or found.get(None) or RoutingRuleSet(
         version=0, strategy="optimal", rules=default_rules(), cost_model=default_cost_model())
 

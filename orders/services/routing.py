@@ -19,7 +19,7 @@ from orders.models import Allocation, Fulfillment, Order, OrderLine, RoutingDeci
 from orders.services import planner
 from orders.services.allocation import candidate_locations, destination_of, reserve_plan
 from orders.services.promise_service import delivery_estimates
-from orders.services.status import refresh_order_status
+from orders.services.status import Known, refresh_order_status
 from orders.sourcing import Plan
 
 ROUTABLE = {Order.Status.PLACED, Order.Status.BACKORDERED, Order.Status.ALLOCATED, Order.Status.IN_PROGRESS}
@@ -35,12 +35,13 @@ def order_route(order_id: int, *, trigger: str = "placed", actor: str = "router"
         return None
     lines = list(order.lines.select_related("sku"))
     provisional = list(Allocation.objects.filter(order_line__order=order, is_active=True, fulfillment__isnull=True))
-    placed = _placed_units(order)
+    existing = list(order.fulfillments.values_list("location_id", "status"))
+    placed = _placed_units(order) if existing else {}  # placed units sit in fulfillments
     needs_by_line = [(line, line.quantity - placed.get(line.pk, 0)) for line in lines]
     needs_by_line = [(line, n) for line, n in needs_by_line if n > 0]
     if not needs_by_line:
         return None
-    excluded = rejected_location_ids(order)
+    excluded = {loc for loc, status in existing if status == Fulfillment.Status.REJECTED}
     rule_set = planner.active_rule_set(order.channel_id)
     started = time.perf_counter()
     attempts = 0
@@ -49,7 +50,7 @@ def order_route(order_id: int, *, trigger: str = "placed", actor: str = "router"
         try:
             with transaction.atomic():
                 plan, result = _plan(order, needs_by_line, provisional, excluded, rule_set)
-                fulfillments = _apply(order, needs_by_line, provisional, plan, actor)
+                fulfillments = _apply(order, needs_by_line, provisional, plan, actor, numbered=len(existing))
                 break
         except InsufficientStock:
             continue  # stock taken meanwhile: plan again with fresh stock
@@ -60,7 +61,9 @@ def order_route(order_id: int, *, trigger: str = "placed", actor: str = "router"
     decision = _record_decision(order, plan, result, rule_set, excluded, trigger, attempts,
                                 time.perf_counter() - started)
     _flag_promise_risk(order, plan, result, actor)
-    _announce(order, fulfillments, plan, actor, decision)
+    known = Known(statuses=[status for _, status in existing] + [f.status for f in fulfillments.values()],
+                  lines=lines)
+    _announce(order, fulfillments, plan, actor, decision, known)
     return decision
 
 
@@ -87,10 +90,6 @@ def _flag_promise_risk(order: Order, plan: Plan, result, actor: str) -> None:
                   message=reason or "The promise can be kept again", publish=False)
 
 
-def rejected_location_ids(order: Order) -> set[int]:
-    return set(order.fulfillments.filter(status=Fulfillment.Status.REJECTED).values_list("location_id", flat=True))
-
-
 def _placed_units(order: Order) -> dict[int, int]:
     rows = (Allocation.objects.filter(order_line__order=order, is_active=True, fulfillment__isnull=False)
             .values_list("order_line_id").annotate(total=Sum("quantity")).values_list("order_line_id", "total"))
@@ -110,10 +109,11 @@ def _plan(order: Order, needs_by_line, provisional: list[Allocation], excluded: 
     return planner.engine_plan(order, needs_by_line, locations, held, rule_set, delivery_at)
 
 
-def _apply(order: Order, needs_by_line, provisional: list[Allocation], plan: Plan, actor: str) -> dict[int, Fulfillment]:
-    """Create the plan's fulfillments: provisional holds already at a chosen location are
-    kept (no ledger churn), the others released, and the rest reserved at the chosen locations."""
-    numbered = order.fulfillments.count()
+def _apply(order: Order, needs_by_line, provisional: list[Allocation], plan: Plan, actor: str, *,
+           numbered: int) -> dict[int, Fulfillment]:
+    """Create the plan's fulfillments (numbered after the order's `numbered` earlier ones):
+    provisional holds already at a chosen location are kept (no ledger churn), the others
+    released, and the rest reserved at the chosen locations."""
     fulfillments = {}
     for loc_id in plan.take:
         numbered += 1
@@ -175,9 +175,9 @@ def _record_decision(order: Order, plan: Plan, result, rule_set, excluded: set[i
 
 
 def _announce(order: Order, fulfillments: dict[int, Fulfillment], plan: Plan, actor: str,
-              decision: RoutingDecision) -> None:
+              decision: RoutingDecision, known: Known) -> None:
     before = order.status
-    refresh_order_status(order, actor=actor, announce=False)
+    refresh_order_status(order, actor=actor, announce=False, known=known)
     event = events.ORDER_BACKORDERED if plan.unfilled and not fulfillments else events.ORDER_ROUTED
     events.record_many(order, [
         *({"type": events.FULFILLMENT_CREATED, "fulfillment": fulfillment, "status_to": fulfillment.status,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Sum
 
 from orders import events
-from orders.models import Allocation, Fulfillment, Order
+from orders.models import Allocation, Fulfillment, Order, OrderLine
 
 F = Fulfillment.Status
 LIVE = {F.PENDING, F.ACCEPTED, F.PICKING, F.PICKED, F.PACKED, F.SHIPPED, F.DELIVERED, F.READY_FOR_PICKUP,
@@ -14,21 +16,38 @@ STARTED = {F.PICKING, F.PICKED, F.PACKED}
 DONE = {F.DELIVERED, F.PICKED_UP}
 
 
-def unrouted_units(order: Order) -> int:
-    wanted = order.lines.aggregate(total=Sum("quantity"))["total"] or 0
+@dataclass(frozen=True)
+class Known:
+    """What a caller already holds in memory (the router, say), so deriving the status need
+    not read it again: every fulfillment's status, the order's lines (current quantities
+    and backorders)."""
+
+    statuses: list[str]
+    lines: list[OrderLine]
+
+
+def unrouted_units(order: Order, lines: list[OrderLine] | None = None) -> int:
+    if lines is None:
+        wanted = order.lines.aggregate(total=Sum("quantity"))["total"] or 0
+    else:
+        wanted = sum(line.quantity for line in lines)
     placed = (Allocation.objects.filter(order_line__order=order, is_active=True, fulfillment__isnull=False)
               .aggregate(total=Sum("quantity"))["total"] or 0)
     return wanted - placed
 
 
-def derive_status(order: Order) -> str:
+def derive_status(order: Order, known: Known | None = None) -> str:
     if order.status == Order.Status.CANCELLED:
         return order.status
-    statuses = [s for s in order.fulfillments.values_list("status", flat=True) if s in LIVE]
-    unrouted = unrouted_units(order)
+    every = known.statuses if known else order.fulfillments.values_list("status", flat=True)
+    statuses = [s for s in every if s in LIVE]
+    unrouted = unrouted_units(order, known.lines if known else None)
     if not statuses:
-        return Order.Status.BACKORDERED if order.lines.filter(backordered_quantity__gt=0).exists() \
-            else Order.Status.PLACED
+        if known:
+            backordered = any(line.backordered_quantity > 0 for line in known.lines)
+        else:
+            backordered = order.lines.filter(backordered_quantity__gt=0).exists()
+        return Order.Status.BACKORDERED if backordered else Order.Status.PLACED
     if all(s in DONE for s in statuses):
         if unrouted:
             return Order.Status.BACKORDERED
@@ -42,10 +61,10 @@ def derive_status(order: Order) -> str:
     return Order.Status.ALLOCATED
 
 
-def refresh_order_status(order: Order, *, actor: str, announce: bool = True) -> str:
+def refresh_order_status(order: Order, *, actor: str, announce: bool = True, known: Known | None = None) -> str:
     """Store the derived status; when it changed and `announce`, write `order.status_changed`.
     Caller holds a transaction (and normally the order's row lock)."""
-    new = derive_status(order)
+    new = derive_status(order, known)
     old = order.status
     if new != old:
         Order.objects.filter(pk=order.pk).update(status=new)
