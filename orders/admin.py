@@ -169,7 +169,10 @@ class FulfillmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     inlines = [AllocationInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("shipment").defer("shipment__label_pdf")
+        # Select the list's relations here: the change list adds list_select_related only to
+        # a queryset that selects none yet (else 2 queries per row).
+        return (super().get_queryset(request).select_related(*self.list_select_related)
+                .defer("shipment__label_pdf"))
 
     @admin.display(description="label")
     def label(self, obj: Fulfillment) -> SafeString:

@@ -10,7 +10,9 @@ from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from channels_sync.models import ApiToken, SalesChannel
@@ -200,6 +202,26 @@ def test_every_admin_changelist_and_change_page_renders(superuser_client, django
         if first is not None:
             url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[first.pk])
             assert superuser_client.get(url).status_code == 200, url
+
+
+def test_no_admin_change_list_reads_a_row_at_a_time(superuser_client, django_capture_on_commit_callbacks):
+    """Ops open these lists all day: the queries of a page must not grow with its rows."""
+    def queries_per_list() -> dict[str, int]:
+        counts = {}
+        for model in admin.site._registry:
+            url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+            with CaptureQueriesContext(connection) as ctx:
+                assert superuser_client.get(url).status_code == 200, url
+            counts[url] = len(ctx.captured_queries)
+        return counts
+
+    place_order(django_capture_on_commit_callbacks)
+    one = queries_per_list()
+    for _ in range(3):
+        place_order(django_capture_on_commit_callbacks)
+    more = queries_per_list()
+
+    assert {url: (one[url], more[url]) for url in one if more[url] > one[url]} == {}
 
 
 def test_order_change_page_shows_timeline_and_routing(superuser_client, django_capture_on_commit_callbacks):
