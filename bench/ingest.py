@@ -50,6 +50,7 @@ from pathlib import Path
 
 try:  # the project's own dependencies: run this with the project's virtualenv
     import psycopg
+    import psycopg.sql
     import redis
 except ImportError as exc:  # pragma: no cover
     raise SystemExit(f"{exc}: run it as .venv/bin/python bench/ingest.py") from exc
@@ -493,6 +494,20 @@ def db_query(url: str, sql: str) -> list[tuple]:
         return conn.execute(sql).fetchall()  # type: ignore[arg-type]
 
 
+def analyze(url: str) -> None:
+    """Planner statistics as autovacuum would keep them, for every table that has rows. An
+    empty table is left unanalyzed: analyzed empty, Postgres plans it as empty however much
+    it grows (seq scans); unanalyzed, it estimates from the table's size as it grows, and
+    once analyzed with rows it scales those statistics with the size."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = [name for (name,) in conn.execute(
+            "SELECT relname FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace")]
+        for name in tables:
+            table = psycopg.sql.Identifier(name)
+            if conn.execute(psycopg.sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(table)).fetchone()[0]:  # type: ignore[index]
+                conn.execute(psycopg.sql.SQL("ANALYZE {}").format(table))
+
+
 def database_exists(admin_url: str, name: str) -> bool:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
@@ -658,12 +673,10 @@ def main(argv: list[str] | None = None) -> int:
             log(f"setup: database {args.db} recreated and seeded ({seeded['locations']} locations, "
                 f"{seeded['skus']} SKUs, {seeded['stock_levels']} stock levels) in "
                 f"{time.monotonic() - started:.0f} s; redis {args.redis} flushed; logs in {logdir}")
-        # Fresh planner statistics, as autovacuum would keep them; without them a seeded or grown
-        # database is planned as if empty (seq scans that get slower run after run).
-        db_query(db_url, "ANALYZE")
+        analyze(db_url)
         if db_query(db_url, "SHOW autovacuum")[0][0] != "on":
-            log("note: autovacuum is off on this server; the bench ran ANALYZE, but the tables it grows "
-                "during the run are not re-analyzed")
+            log("note: autovacuum is off on this server: the bench runs ANALYZE itself, after setup and "
+                "again after the warm-up")
 
         if args.celery_concurrency > 0:
             worker = start([str(BIN / "celery"), "-A", "omnichannel.celery", "worker", "-Q", ",".join(QUEUES),
@@ -718,6 +731,7 @@ def main(argv: list[str] | None = None) -> int:
         profilers: list[tuple[str, subprocess.Popen, Path]] = []
 
         def window_start() -> None:
+            analyze(db_url)  # the order tables now have the warm-up's rows
             marks["cpu0"] = cpu_snapshot(roots, args.db)
             marks["routed0"] = db_query(db_url, "SELECT count(*) FROM orders_routingdecision")[0][0]
             if args.py_spy:
