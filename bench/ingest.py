@@ -332,22 +332,26 @@ async def _client(index: int, args, orders: Orders, token: str, port: int, run_i
 
 
 async def load(args, orders: Orders, token: str, port: int, on_window_start, on_window_end,
-               on_second=None) -> Results:
-    """Run the clients; call the hooks at the window's start and end, and `on_second` (in a
-    thread) about once a second within it."""
+               on_second=None, on_mid_warmup=None) -> Results:
+    """Run the clients; call the hooks (each in a thread, so the clients never wait on
+    them): `on_mid_warmup` half way through the warm-up, the window's start and end, and
+    `on_second` about once a second within it."""
     results = Results()
     run_id = secrets.token_hex(4)
     now = time.perf_counter()
     window = (now + args.warmup, now + args.warmup + args.duration)
 
     async def markers() -> None:
+        if on_mid_warmup is not None:
+            await asyncio.sleep(max(0.0, window[0] - args.warmup / 2 - time.perf_counter()))
+            await asyncio.to_thread(on_mid_warmup)
         await asyncio.sleep(max(0.0, window[0] - time.perf_counter()))
-        on_window_start()
+        await asyncio.to_thread(on_window_start)
         while on_second is not None and time.perf_counter() < window[1] - 1:
             await asyncio.sleep(1)
             await asyncio.to_thread(on_second)
         await asyncio.sleep(max(0.0, window[1] - time.perf_counter()))
-        on_window_end()
+        await asyncio.to_thread(on_window_end)
 
     await asyncio.gather(markers(), *(_client(i, args, orders, token, port, run_id, window, results)
                                       for i in range(args.clients)))
@@ -676,7 +680,7 @@ def main(argv: list[str] | None = None) -> int:
         analyze(db_url)
         if db_query(db_url, "SHOW autovacuum")[0][0] != "on":
             log("note: autovacuum is off on this server: the bench runs ANALYZE itself, after setup and "
-                "again after the warm-up")
+                "again half way through the warm-up")
 
         if args.celery_concurrency > 0:
             worker = start([str(BIN / "celery"), "-A", "omnichannel.celery", "worker", "-Q", ",".join(QUEUES),
@@ -731,7 +735,6 @@ def main(argv: list[str] | None = None) -> int:
         profilers: list[tuple[str, subprocess.Popen, Path]] = []
 
         def window_start() -> None:
-            analyze(db_url)  # the order tables now have the warm-up's rows
             marks["cpu0"] = cpu_snapshot(roots, args.db)
             marks["routed0"] = db_query(db_url, "SELECT count(*) FROM orders_routingdecision")[0][0]
             if args.py_spy:
@@ -760,7 +763,8 @@ def main(argv: list[str] | None = None) -> int:
                 "WHERE datname = %s AND pid <> pg_backend_pid()", (args.db,)).fetchone())  # type: ignore[arg-type]
 
         try:
-            results = asyncio.run(load(args, orders, token, port, window_start, window_end, sample_backends))
+            results = asyncio.run(load(args, orders, token, port, window_start, window_end, sample_backends,
+                                       on_mid_warmup=lambda: analyze(db_url)))  # the warm-up's rows
         finally:
             watcher.close()
         after = progress(db_url, args.redis)
