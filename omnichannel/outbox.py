@@ -64,11 +64,10 @@ def _dispatch_here(event_ids: list[int]) -> None:
     """Events published by a task are dispatched by that worker right after its commit: the
     worker is already running, and a message per event costs more than the handlers. A
     failure is left to the sweep, like a lost message."""
-    for event_id in event_ids:
-        try:
-            dispatch(event_id)
-        except Exception:
-            logger.exception("inline dispatch of event %s failed; the sweep will retry", event_id)
+    try:
+        dispatch_many(event_ids)
+    except Exception:
+        logger.exception("inline dispatch of events %s failed; the sweep will retry", event_ids)
 
 
 def _enqueue_dispatch_many(event_ids: list[int]) -> None:
@@ -97,22 +96,30 @@ def _enqueue_dispatch(event_id: int) -> None:
 
 def dispatch(event_id: int) -> None:
     """Run every handler of one event; mark it dispatched only when all succeeded."""
-    event = OutboxEvent.objects.filter(pk=event_id).first()
-    if event is None or event.dispatched_at is not None:
-        return
-    errors = []
-    for handler in handlers_for(event.type):
-        try:
-            handler(event)
-        except Exception as exc:
-            logger.exception("handler %s failed for event %s", handler, event_id)
-            errors.append(f"{getattr(handler, '__qualname__', handler)}: {exc!r}")
-    if errors:
-        OutboxEvent.objects.filter(pk=event_id).update(
-            attempts=event.attempts + 1, last_error="\n".join(errors)[:4000]
-        )
-        return
-    OutboxEvent.objects.filter(pk=event_id).update(dispatched_at=timezone.now(), attempts=event.attempts + 1)
+    dispatch_many([event_id])
+
+
+def dispatch_many(event_ids: list[int]) -> None:
+    """`dispatch` for several events, in id order: one read for all of them, and one write
+    for all that every handler took (an event with a failed handler gets its own)."""
+    events = OutboxEvent.objects.filter(pk__in=event_ids, dispatched_at__isnull=True).order_by("pk")
+    done: dict[int, list[int]] = defaultdict(list)  # attempts before -> events that succeeded
+    for event in events:
+        errors = []
+        for handler in handlers_for(event.type):
+            try:
+                handler(event)
+            except Exception as exc:
+                logger.exception("handler %s failed for event %s", handler, event.pk)
+                errors.append(f"{getattr(handler, '__qualname__', handler)}: {exc!r}")
+        if errors:
+            OutboxEvent.objects.filter(pk=event.pk).update(
+                attempts=event.attempts + 1, last_error="\n".join(errors)[:4000])
+        else:
+            done[event.attempts].append(event.pk)
+    now = timezone.now()
+    for attempts, ids in done.items():
+        OutboxEvent.objects.filter(pk__in=ids).update(dispatched_at=now, attempts=attempts + 1)
 
 
 def claim_once(event: OutboxEvent, handler_name: str) -> bool:

@@ -16,8 +16,7 @@ def outbox_dispatch(event_id: int) -> None:
 
 @shared_task(name="omnichannel.tasks.outbox_dispatch_many")
 def outbox_dispatch_many(event_ids: list[int]) -> None:
-    for event_id in event_ids:
-        outbox.dispatch(event_id)
+    outbox.dispatch_many(event_ids)
 
 
 @shared_task(name="omnichannel.tasks.outbox_sweep")
@@ -29,6 +28,6 @@ def outbox_sweep(older_than_s: int = 30, limit: int = 500) -> int:
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )
-    for event_id in ids:
-        outbox.dispatch(event_id)
+    for start in range(0, len(ids), 50):
+        outbox.dispatch_many(ids[start:start + 50])
     return len(ids)

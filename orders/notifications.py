@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from omnichannel.models import OutboxEvent
@@ -60,21 +61,23 @@ def notification_prepare(event: OutboxEvent) -> CustomerNotification | None:
         return CustomerNotification.objects.filter(event=event, medium="email").first()
 
 
-def notification_send(notification_id: int) -> bool:
+def notification_send(notification_id: int, prepared: CustomerNotification | None = None) -> bool:
     """Send a prepared notification unless already sent. The row is claimed with a
-    conditional update, so two workers never both send it."""
+    conditional update, so two workers never both send it. `prepared`: the row as
+    `notification_prepare` returned it (what is sent never changes), saving a read."""
     claimed = CustomerNotification.objects.filter(
         pk=notification_id, status__in=[CustomerNotification.Status.PENDING, CustomerNotification.Status.FAILED]
     ).update(status=CustomerNotification.Status.SENDING)
     if not claimed:
         return False
-    notification = CustomerNotification.objects.get(pk=notification_id)
+    notification = prepared if prepared is not None and prepared.pk == notification_id \
+        else CustomerNotification.objects.get(pk=notification_id)
     try:
         send_mail(notification.subject, notification.body, settings.DEFAULT_FROM_EMAIL, [notification.recipient])
     except Exception as exc:
         CustomerNotification.objects.filter(pk=notification_id).update(
-            status=CustomerNotification.Status.FAILED, attempts=notification.attempts + 1, last_error=repr(exc))
+            status=CustomerNotification.Status.FAILED, attempts=F("attempts") + 1, last_error=repr(exc))
         raise
     CustomerNotification.objects.filter(pk=notification_id).update(
-        status=CustomerNotification.Status.SENT, attempts=notification.attempts + 1, sent_at=timezone.now())
+        status=CustomerNotification.Status.SENT, attempts=F("attempts") + 1, sent_at=timezone.now())
     return True

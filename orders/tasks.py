@@ -29,7 +29,7 @@ def customer_notification_task(self, event_id: int) -> bool:
     if notification is None:
         return False
     try:
-        return notifications.notification_send(notification.pk)
+        return notifications.notification_send(notification.pk, notification)
     except Exception as exc:
         raise self.retry(exc=exc) from exc
 

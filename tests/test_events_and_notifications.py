@@ -152,6 +152,32 @@ def test_the_sweep_dispatches_events_left_undelivered(network, channel_client):
     assert outbox_sweep() == 0
 
 
+def test_a_batch_dispatch_marks_what_succeeded_and_keeps_a_failed_event_for_the_retry(network):
+    calls = []
+
+    def handler(event):
+        calls.append(event.pk)
+        if event.payload.get("fail"):
+            raise RuntimeError("downstream is down")
+
+    outbox.register("test.batch", handler)
+    ok, bad, again = (OutboxEvent.objects.create(type="test.batch", aggregate_type="t", aggregate_id=str(i),
+                                                 payload={"fail": i == 1}) for i in range(3))
+    OutboxEvent.objects.filter(pk=again.pk).update(attempts=2)  # tried twice before
+
+    outbox.dispatch_many([again.pk, ok.pk, bad.pk])
+
+    assert calls == [ok.pk, bad.pk, again.pk]  # in id order
+    rows = {e.pk: e for e in OutboxEvent.objects.filter(type="test.batch")}
+    assert rows[ok.pk].dispatched_at and rows[ok.pk].attempts == 1
+    assert rows[again.pk].dispatched_at and rows[again.pk].attempts == 3
+    assert rows[bad.pk].dispatched_at is None and rows[bad.pk].attempts == 1
+    assert "downstream is down" in rows[bad.pk].last_error
+
+    outbox.dispatch_many([ok.pk, bad.pk, again.pk])  # again: only the failed one runs
+    assert calls[3:] == [bad.pk]
+
+
 def test_production_mode_refuses_the_development_secret_key():
     env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
     env.update(DEBUG="0", DJANGO_SETTINGS_MODULE="omnichannel.settings")
