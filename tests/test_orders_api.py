@@ -94,6 +94,16 @@ def test_customers_are_matched_across_channels_by_email_or_phone(network, channe
     assert Customer.objects.get().phone == "+31612345678"
 
 
+@pytest.mark.parametrize(("given", "stored"), [("nl", "NL"), (" be ", "BE"), ("", "NL")])
+def test_the_country_is_stored_as_an_upper_case_iso_code(network, channel_client, given, stored):
+    body = ship_order(("RUN-BLK-42", 1))
+    body["address"]["country"] = given
+    response = channel_client.post("/api/v1/orders/", body, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["address"]["country"] == stored
+    assert Order.objects.get().ship_country == stored
+
+
 @pytest.mark.parametrize(("mutate", "status", "field"), [
     (lambda b: b["lines"].__setitem__(0, {"sku": "NOPE-1", "quantity": 1}), 400, "lines[0].sku"),
     (lambda b: b["lines"].__setitem__(0, {"sku": "RUN-BLK-42", "quantity": 0}), 400, "lines[0].quantity"),
@@ -105,6 +115,7 @@ def test_customers_are_matched_across_channels_by_email_or_phone(network, channe
     (lambda b: b.__setitem__("customer", {"name": "nobody"}), 400, "customer.email"),
     (lambda b: b["customer"].__setitem__("phone", "12"), 400, "customer.phone"),
     (lambda b: b["lines"].__setitem__(0, {"sku": "RUN-BLK-42", "quantity": 500}), 409, "lines"),
+    (lambda b: b["address"].__setitem__("country", "N1"), 400, "address.country"),
 ])
 def test_bad_input_is_rejected_and_changes_nothing(network, channel_client, mutate, status, field):
     body = ship_order(("RUN-BLK-42", 1), ("TEE-WHT-M", 1))

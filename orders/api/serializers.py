@@ -26,6 +26,13 @@ class AddressIn(serializers.Serializer):
     latitude = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True, default=None)
     longitude = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True, default=None)
 
+    def validate_country(self, value: str) -> str:
+        """ISO 3166 alpha-2, stored upper case ("nl" -> "NL"); blank means the default, NL."""
+        code = value.strip().upper() or "NL"
+        if not (len(code) == 2 and code.isascii() and code.isalpha()):
+            raise serializers.ValidationError("Give the country as a 2-letter ISO code, such as NL.")
+        return code
+
 
 class CustomerIn(serializers.Serializer):
     email = serializers.EmailField(required=False, allow_blank=True, allow_null=True, default=None)
