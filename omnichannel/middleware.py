@@ -20,3 +20,26 @@ class RejectNulInQuery:
                     return JsonResponse({"code": "invalid", "detail": f"{field}: contains a NUL character",
                                          "field": field}, status=400)
         return self.get_response(request)
+
+
+class StripNulFromForms:
+    """A scanner or a pasted value can carry a NUL character into a form field (the floor
+    screens, the admin); Postgres refuses it in any text comparison (a 500 on the handheld).
+    A form field never means it: it is dropped, and the scan is judged on the rest."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method == "POST" and request.content_type in ("application/x-www-form-urlencoded",
+                                                                 "multipart/form-data"):
+            form = request.POST
+            if any("\x00" in name or any("\x00" in value for value in values) for name, values in form.lists()):
+                cleaned = form.copy()
+                for name, values in form.lists():
+                    cleaned.setlist(name.replace("\x00", ""), [value.replace("\x00", "") for value in values])
+                    if "\x00" in name:
+                        del cleaned[name]
+                cleaned._mutable = False
+                request.POST = cleaned
+        return self.get_response(request)

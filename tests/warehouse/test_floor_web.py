@@ -83,6 +83,18 @@ def test_a_wrong_scan_answers_with_the_banner_and_records_nothing(floor):
     assert PickTask.objects.get(pick_list=pick_list).picked == 0
 
 
+def test_a_scan_with_a_nul_character_is_judged_on_the_rest_not_a_500(floor):
+    pick_list = a_pick_list(floor)
+    client = logged_in(floor.wh, "picker-wh1")
+    wrong = client.post(f"/wms/pick/{pick_list.pk}/", {"step": "item", "bin": "WH1-A-01-1",
+                                                       "code": "87123\x0045000017"})
+    assert wrong.status_code == 400 and b'role="alert"' in wrong.content
+    right = client.post(f"/wms/pick/{pick_list.pk}/", {"step": "item", "bin": "WH1-A-01-1\x00",
+                                                       "code": floor.shirt.barcode + "\x00"})
+    assert right.status_code in (200, 302), right.content[:300]
+    assert PickTask.objects.get(pick_list=pick_list).picked == 1
+
+
 def test_a_store_starts_a_single_order_pick_list_from_the_waiting_orders(floor):
     order = place(floor, (floor.shoe, 1), pickup=floor.store)
     fulfillment = fulfillment_at(order, floor.store)
