@@ -43,3 +43,30 @@ class StripNulFromForms:
                 cleaned._mutable = False
                 request.POST = cleaned
         return self.get_response(request)
+
+
+class ApiOptionalSlash:
+    """`POST /api/v1/orders` (no trailing slash) is the most common client slip. Django's
+    APPEND_SLASH would answer 301 (which clients follow as a GET, listing orders instead of
+    placing one) or, under DEBUG, fail. An API path that resolves only with the slash is
+    served as if it had one."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        path = request.path_info
+        if path.startswith("/api/") and not path.endswith("/"):
+            from django.urls import Resolver404, resolve
+
+            try:
+                resolve(path)
+            except Resolver404:
+                try:
+                    resolve(path + "/")
+                except Resolver404:
+                    pass
+                else:
+                    request.path_info = path + "/"
+                    request.path = request.path + "/"
+        return self.get_response(request)

@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "omnichannel.middleware.RejectNulInQuery",
     "omnichannel.middleware.StripNulFromForms",
+    "omnichannel.middleware.ApiOptionalSlash",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

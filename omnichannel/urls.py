@@ -8,6 +8,19 @@ def health(request):
     return JsonResponse({"status": "ok"})
 
 
+def not_found(request, exception):
+    """404 in production: JSON for the API (as every other API error), the plain page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "not_found", "detail": f"No API endpoint at {request.path}.", "field": None},
+                            status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+handler404 = not_found
+
+
 api_v1 = [
     path("", include("channels_sync.api.urls")),
     path("", include("orders.api.urls")),

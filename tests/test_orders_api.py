@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from channels_sync.models import InboundMessage
 from channels_sync.tokens import token_issue
@@ -181,3 +182,20 @@ def test_cancel_releases_every_reservation(network, channel_client):
     assert [f["status"] for f in response.json()["fulfillments"]] == ["cancelled"]
     again = channel_client.post(f"/api/v1/orders/{number}/cancel/")
     assert again.status_code == 409 and again.json()["current_status"] == "cancelled"
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_posting_an_order_without_the_trailing_slash_places_it(network, channel_client, settings, debug):
+    settings.DEBUG = debug
+    response = channel_client.post("/api/v1/orders", ship_order(("RUN-BLK-42", 1)), format="json")
+    assert response.status_code == 201, response.content
+    assert Order.objects.get().number == response.json()["number"]
+    assert channel_client.get(f"/api/v1/orders/{response.json()['number']}").status_code == 200
+
+
+def test_an_unknown_api_path_is_a_json_404(network, channel_client, settings):
+    settings.DEBUG = False
+    response = channel_client.get("/api/v1/nope/")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+    assert Client().get("/nope/").status_code == 404  # the rest of the site keeps its page
