@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import Http404
 from rest_framework import exceptions, status
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -70,3 +71,10 @@ def _error_response(exc: Exception, context: dict[str, Any]) -> Response | None:
         response.data = {"code": exc.default_code if not isinstance(exc.detail, dict) else "error",
                          "detail": str(exc.detail), "field": None}
     return response
+
+
+class Pagination(LimitOffsetPagination):
+    """`?limit=&offset=` with a ceiling: a page is at most 500 rows (an unbounded `limit`
+    reached the database as LIMIT 10^400, a 500)."""
+
+    max_limit = 500

@@ -5,20 +5,39 @@ from __future__ import annotations
 from django.http import JsonResponse
 
 
+def _without_nul(query):
+    """A copy of a QueryDict without NUL characters in names or values."""
+    cleaned = query.copy()
+    for name, values in query.lists():
+        if "\x00" in name:
+            del cleaned[name]
+        cleaned.setlist(name.replace("\x00", ""), [value.replace("\x00", "") for value in values])
+    cleaned._mutable = False
+    return cleaned
+
+
+def _has_nul(query) -> str | None:
+    for name, values in query.lists():
+        if "\x00" in name or any("\x00" in value for value in values):
+            return name.replace("\x00", "\ufffd")
+    return None
+
+
 class RejectNulInQuery:
     """A NUL character in a query parameter (`?sku=%00`) can match nothing, and Postgres
-    refuses it in any text comparison (a 500). Answer 400 naming the parameter instead."""
+    refuses it in any text comparison (a 500). The API answers 400 naming the parameter;
+    a screen (floor, admin) drops the NUL, as it does in forms (StripNulFromForms)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if "%00" in request.META.get("QUERY_STRING", ""):
-            for name, values in request.GET.lists():
-                if "\x00" in name or any("\x00" in value for value in values):
-                    field = name.replace("\x00", "\ufffd")
-                    return JsonResponse({"code": "invalid", "detail": f"{field}: contains a NUL character",
-                                         "field": field}, status=400)
+        if "%00" in request.META.get("QUERY_STRING", "") and (field := _has_nul(request.GET)) is not None:
+            if not request.path_info.startswith("/api/"):
+                request.GET = _without_nul(request.GET)
+            else:
+                return JsonResponse({"code": "invalid", "detail": f"{field}: contains a NUL character",
+                                     "field": field}, status=400)
         return self.get_response(request)
 
 
@@ -31,17 +50,10 @@ class StripNulFromForms:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.method == "POST" and request.content_type in ("application/x-www-form-urlencoded",
-                                                                 "multipart/form-data"):
-            form = request.POST
-            if any("\x00" in name or any("\x00" in value for value in values) for name, values in form.lists()):
-                cleaned = form.copy()
-                for name, values in form.lists():
-                    cleaned.setlist(name.replace("\x00", ""), [value.replace("\x00", "") for value in values])
-                    if "\x00" in name:
-                        del cleaned[name]
-                cleaned._mutable = False
-                request.POST = cleaned
+        form = request.method == "POST" and request.content_type in ("application/x-www-form-urlencoded",
+                                                                     "multipart/form-data")
+        if form and _has_nul(request.POST) is not None:
+            request.POST = _without_nul(request.POST)
         return self.get_response(request)
 
 

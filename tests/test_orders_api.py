@@ -199,3 +199,11 @@ def test_an_unknown_api_path_is_a_json_404(network, channel_client, settings):
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
     assert Client().get("/nope/").status_code == 404  # the rest of the site keeps its page
+
+
+def test_a_huge_page_limit_is_capped_not_an_error(network, channel_client):
+    channel_client.post("/api/v1/orders/", ship_order(("RUN-BLK-42", 1)), format="json")
+    response = channel_client.get("/api/v1/orders/?limit=" + "9" * 400 + "&offset=" + "9" * 30)
+    assert response.status_code == 200
+    assert (response.json()["count"], response.json()["results"]) == (1, [])
+    assert len(channel_client.get("/api/v1/orders/?limit=" + "9" * 400).json()["results"]) == 1

@@ -93,6 +93,8 @@ def test_a_scan_with_a_nul_character_is_judged_on_the_rest_not_a_500(floor):
                                                        "code": floor.shirt.barcode + "\x00"})
     assert right.status_code in (200, 302), right.content[:300]
     assert PickTask.objects.get(pick_list=pick_list).picked == 1
+    page = client.get(f"/wms/pick/{pick_list.pk}/?bin=WH1-A-01-1%00")  # in a query string too
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
 
 
 def test_a_store_starts_a_single_order_pick_list_from_the_waiting_orders(floor):
