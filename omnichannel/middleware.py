@@ -9,50 +9,39 @@ def _without_nul(query):
     """A copy of a QueryDict without NUL characters in names or values."""
     cleaned = query.copy()
     for name, values in query.lists():
-        if "\x00" in name:
-            del cleaned[name]
+        del cleaned[name]
         cleaned.setlist(name.replace("\x00", ""), [value.replace("\x00", "") for value in values])
     cleaned._mutable = False
     return cleaned
 
 
 def _has_nul(query) -> str | None:
+    """The first parameter with a NUL in its name or a value (NUL shown as U+FFFD), else None."""
     for name, values in query.lists():
         if "\x00" in name or any("\x00" in value for value in values):
             return name.replace("\x00", "\ufffd")
     return None
 
 
-class RejectNulInQuery:
-    """A NUL character in a query parameter (`?sku=%00`) can match nothing, and Postgres
-    refuses it in any text comparison (a 500). The API answers 400 naming the parameter;
-    a screen (floor, admin) drops the NUL, as it does in forms (StripNulFromForms)."""
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class NulCharacters:
+    """A NUL character in a query parameter (`?sku=%00`) or a form field (a scanner's control
+    character, a paste) can mean nothing, and Postgres refuses it in any text comparison (a
+    500). The API answers 400 naming the parameter; the screens (floor, admin) drop the NUL
+    and judge the scan on the rest."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         if "%00" in request.META.get("QUERY_STRING", "") and (field := _has_nul(request.GET)) is not None:
-            if not request.path_info.startswith("/api/"):
-                request.GET = _without_nul(request.GET)
-            else:
+            if request.path_info.startswith("/api/"):
                 return JsonResponse({"code": "invalid", "detail": f"{field}: contains a NUL character",
                                      "field": field}, status=400)
-        return self.get_response(request)
-
-
-class StripNulFromForms:
-    """A scanner or a pasted value can carry a NUL character into a form field (the floor
-    screens, the admin); Postgres refuses it in any text comparison (a 500 on the handheld).
-    A form field never means it: it is dropped, and the scan is judged on the rest."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        form = request.method == "POST" and request.content_type in ("application/x-www-form-urlencoded",
-                                                                     "multipart/form-data")
-        if form and _has_nul(request.POST) is not None:
+            request.GET = _without_nul(request.GET)
+        if request.method == "POST" and request.content_type in FORMS and _has_nul(request.POST) is not None:
             request.POST = _without_nul(request.POST)
         return self.get_response(request)
 

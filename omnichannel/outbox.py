@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from omnichannel.models import HandlerRun, OutboxEvent
@@ -83,15 +84,7 @@ def _enqueue_dispatch_many(event_ids: list[int]) -> None:
 
 
 def _enqueue_dispatch(event_id: int) -> None:
-    from omnichannel.tasks import outbox_dispatch
-
-    if _in_worker():
-        _dispatch_here([event_id])
-        return
-    try:
-        outbox_dispatch.delay(event_id)
-    except Exception:  # broker down: the sweep will pick it up; the event is safe in the table
-        logger.exception("could not enqueue dispatch of event %s; the sweep will retry", event_id)
+    _enqueue_dispatch_many([event_id])
 
 
 def dispatch(event_id: int) -> None:
@@ -103,7 +96,7 @@ def dispatch_many(event_ids: list[int]) -> None:
     """`dispatch` for several events, in id order: one read for all of them, and one write
     for all that every handler took (an event with a failed handler gets its own)."""
     events = OutboxEvent.objects.filter(pk__in=event_ids, dispatched_at__isnull=True).order_by("pk")
-    done: dict[int, list[int]] = defaultdict(list)  # attempts before -> events that succeeded
+    done: list[int] = []
     for event in events:
         errors = []
         for handler in handlers_for(event.type):
@@ -114,12 +107,11 @@ def dispatch_many(event_ids: list[int]) -> None:
                 errors.append(f"{getattr(handler, '__qualname__', handler)}: {exc!r}")
         if errors:
             OutboxEvent.objects.filter(pk=event.pk).update(
-                attempts=event.attempts + 1, last_error="\n".join(errors)[:4000])
+                attempts=F("attempts") + 1, last_error="\n".join(errors)[:4000])
         else:
-            done[event.attempts].append(event.pk)
-    now = timezone.now()
-    for attempts, ids in done.items():
-        OutboxEvent.objects.filter(pk__in=ids).update(dispatched_at=now, attempts=attempts + 1)
+            done.append(event.pk)
+    if done:
+        OutboxEvent.objects.filter(pk__in=done).update(dispatched_at=timezone.now(), attempts=F("attempts") + 1)
 
 
 def claim_once(event: OutboxEvent, handler_name: str) -> bool:

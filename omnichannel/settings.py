@@ -57,8 +57,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "omnichannel.middleware.RejectNulInQuery",
-    "omnichannel.middleware.StripNulFromForms",
+    "omnichannel.middleware.NulCharacters",
     "omnichannel.middleware.ApiOptionalSlash",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -170,6 +170,24 @@ def test_an_order_nothing_can_fulfil_is_held_backordered(network, marketplace_cl
     assert order.routing_decisions.get().outcome == "backordered"
 
 
+@pytest.mark.parametrize("lines", [
+    (("RUN-BLK-42", 1), ("TEE-WHT-M", 2)),  # routed in full
+    (("RUN-BLK-42", 27),),  # partly backordered
+    (("GHOST-1", 1),),  # nothing can fulfil it
+])
+def test_the_status_routing_derives_in_memory_is_the_one_the_database_gives(network, marketplace_client, lines):
+    """The router derives the new status from what it holds (status.Known); reading every
+    fulfillment, line and allocation back must give the same answer."""
+    from orders.services.status import derive_status
+
+    factories.SkuFactory(code="GHOST-1")
+    response = marketplace_client.post("/api/v1/orders/", ship_order(*lines), format="json")
+    assert response.status_code == 201
+    order = Order.objects.get(number=response.json()["number"])
+    assert order.routing_decisions.exists()
+    assert derive_status(order) == order.status
+
+
 def test_cancel_releases_every_reservation(network, channel_client):
     number = channel_client.post("/api/v1/orders/", ship_order(("RUN-BLK-42", 2), ("TEE-WHT-M", 1)),
                                  format="json").json()["number"]
