@@ -462,7 +462,7 @@ PROFILE_MARKS = [  # (label, substring of a py-spy frame), in request order
     ("idempotency_store", "idempotency_store ("),
     ("inbound_mark", "inbound_mark ("),
     ("commit", ";commit (django/db/backends/base/base.py"),
-    ("on_commit: Celery publish", "_enqueue_dispatch (omnichannel/outbox.py"),
+    ("on_commit: Celery publish", "_enqueue_dispatch_many (omnichannel/outbox.py"),
     ("worker: order_route", "order_route (orders/services/routing.py"),
     ("worker: outbox dispatch", ";dispatch (omnichannel/outbox.py"),
     ("worker: notification", "customer_notification_task (orders/tasks.py"),

@@ -14,10 +14,10 @@ import urllib.error
 import urllib.request
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from channels_sync.models import SalesChannel, WebhookDelivery
+from omnichannel.inserts import insert_unless_conflict
 from omnichannel.models import OutboxEvent
 
 PUBLIC_EVENTS = {
@@ -53,11 +53,10 @@ def webhook_prepare(event: OutboxEvent) -> WebhookDelivery | None:
     payload = {k: v for k, v in event.payload.items() if k not in {"pickup_code", "channel_id"}}
     body = json.dumps({"id": event.pk, "type": event.type, "created_at": event.created_at.isoformat(),
                        "data": payload}, sort_keys=True, default=str)
-    try:
-        with transaction.atomic():
-            return WebhookDelivery.objects.create(event=event, channel=channel, url=channel.webhook_url, body=body)
-    except IntegrityError:
-        return WebhookDelivery.objects.filter(event=event, channel=channel).first()
+    delivery = WebhookDelivery(event=event, channel=channel, url=channel.webhook_url, body=body)
+    if insert_unless_conflict(delivery):
+        return delivery
+    return WebhookDelivery.objects.filter(event=event, channel=channel).first()
 
 
 def webhook_deliver(delivery_id: int) -> bool:

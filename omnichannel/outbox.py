@@ -36,20 +36,23 @@ def handlers_for(event_type: str) -> list[Handler]:
 
 def publish(event_type: str, aggregate_type: str, aggregate_id: Any, payload: dict[str, Any]) -> OutboxEvent:
     """Append an event. Caller holds a transaction; dispatch is enqueued on commit."""
-    event = OutboxEvent.objects.create(
-        type=event_type, aggregate_type=aggregate_type, aggregate_id=str(aggregate_id), payload=payload
-    )
-    transaction.on_commit(lambda: _enqueue_dispatch(event.pk))
-    return event
+    return publish_many([(event_type, aggregate_type, aggregate_id, payload)])[0]
 
 
 def publish_many(events: list[tuple[str, str, Any, dict[str, Any]]]) -> list[OutboxEvent]:
     """Append several events (type, aggregate type, aggregate id, payload) in one INSERT;
-    one dispatch task for all of them is enqueued on commit. Caller holds a transaction."""
+    one dispatch task for all of them is enqueued on commit. Caller holds a transaction.
+
+    An event no handler listens to is stored already dispatched (it stays in the table as a
+    record) and costs no task."""
+    now = timezone.now()
     rows = OutboxEvent.objects.bulk_create([
-        OutboxEvent(type=t, aggregate_type=a, aggregate_id=str(i), payload=p) for t, a, i, p in events])
-    ids = [row.pk for row in rows]
-    transaction.on_commit(lambda: _enqueue_dispatch_many(ids))
+        OutboxEvent(type=t, aggregate_type=a, aggregate_id=str(i), payload=p,
+                    dispatched_at=None if handlers_for(t) else now)
+        for t, a, i, p in events])
+    ids = [row.pk for row in rows if row.dispatched_at is None]
+    if ids:
+        transaction.on_commit(lambda: _enqueue_dispatch_many(ids))
     return rows
 
 
@@ -81,10 +84,6 @@ def _enqueue_dispatch_many(event_ids: list[int]) -> None:
         outbox_dispatch_many.delay(event_ids)
     except Exception:  # broker down: the sweep will pick them up; the events are safe in the table
         logger.exception("could not enqueue dispatch of events %s; the sweep will retry", event_ids)
-
-
-def _enqueue_dispatch(event_id: int) -> None:
-    _enqueue_dispatch_many([event_id])
 
 
 def dispatch(event_id: int) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import phonenumbers
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from omnichannel.errors import ValidationFailed
+from omnichannel.inserts import insert_unless_conflict
 from orders.models import Customer
 
 
@@ -34,19 +35,25 @@ def customer_match(*, email: str | None, phone: str | None, name: str = "") -> C
     email, phone = normalise_email(email), normalise_phone(phone)
     if not email and not phone:
         raise ValidationFailed("A customer needs an email or a phone number.", field="customer.email")
+    match = Q()
+    if email:
+        match |= Q(email=email)
+    if phone:
+        match |= Q(phone=phone)
     for _ in range(3):
-        customer = (Customer.objects.filter(email=email).first() if email else None) or (
-            Customer.objects.filter(phone=phone).first() if phone else None)
+        found = list(Customer.objects.filter(match)[:2])  # email and phone are each unique: two rows at most
+        by_email = next((c for c in found if email and c.email == email), None)
+        by_phone = next((c for c in found if phone and c.phone == phone), None)
+        customer = by_email or by_phone
         if customer is None:
-            try:
-                with transaction.atomic():
-                    return Customer.objects.create(email=email, phone=phone, name=name)
-            except IntegrityError:
-                continue  # another request created them meanwhile: match again
+            customer = Customer(email=email, phone=phone, name=name)
+            if insert_unless_conflict(customer):
+                return customer
+            continue  # another request created them meanwhile: match again
         updates = {}
         if email and not customer.email:
             updates["email"] = email
-        if phone and not customer.phone and not Customer.objects.filter(phone=phone).exists():
+        if phone and not customer.phone and by_phone is None:  # nobody else has this phone
             updates["phone"] = phone
         if name and not customer.name:
             updates["name"] = name

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from omnichannel.inserts import insert_unless_conflict
 from omnichannel.models import OutboxEvent
 from orders import events
 from orders.models import CustomerNotification, Order
@@ -39,36 +39,39 @@ class _Blank(dict):
         return ""
 
 
-def notification_prepare(event: OutboxEvent) -> CustomerNotification | None:
+def notification_prepare(event: OutboxEvent) -> tuple[CustomerNotification | None, bool]:
     """Write the notification row for an event once (the unique constraint makes a second
-    run a no-op). Returns it when there is something to send."""
+    run a no-op). Returns it when there is something to send, and whether this call claimed
+    it: a new row is written already claimed (`sending`), so the caller sends it without
+    claiming it again; an existing one is returned unclaimed, for `notification_send`."""
     if event.type not in TEMPLATES:
-        return None
+        return None, False
     order = Order.objects.select_related("customer").filter(pk=event.payload.get("order_id")).first()
     if order is None or not order.customer.email:
-        return None
+        return None, False
     subject, body = TEMPLATES[event.type]
     context = _Blank(event.payload, number=order.number, name=order.customer.name or "there")
     if "location" not in event.payload and event.payload.get("fulfillment_id"):
         context["location"] = order.fulfillments.filter(pk=event.payload["fulfillment_id"]).values_list(
             "location__name", flat=True).first() or ""
-    try:
-        with transaction.atomic():
-            return CustomerNotification.objects.create(
-                event=event, order=order, kind=event.type, medium="email", recipient=order.customer.email,
-                subject=subject.format_map(context), body=body.format_map(context))
-    except IntegrityError:
-        return CustomerNotification.objects.filter(event=event, medium="email").first()
+    notification = CustomerNotification(
+        event=event, order=order, kind=event.type, medium="email", recipient=order.customer.email,
+        subject=subject.format_map(context), body=body.format_map(context),
+        status=CustomerNotification.Status.SENDING)
+    if insert_unless_conflict(notification, ["event", "medium"]):
+        return notification, True
+    return CustomerNotification.objects.filter(event=event, medium="email").first(), False
 
 
-def notification_send(notification_id: int, prepared: CustomerNotification | None = None) -> bool:
+def notification_send(notification_id: int, prepared: CustomerNotification | None = None, *,
+                      claimed: bool = False) -> bool:
     """Send a prepared notification unless already sent. The row is claimed with a
-    conditional update, so two workers never both send it. `prepared`: the row as
+    conditional update, so two workers never both send it (`claimed`: the caller holds the
+    claim already, as `notification_prepare` gives it for a new row). `prepared`: the row as
     `notification_prepare` returned it (what is sent never changes), saving a read."""
-    claimed = CustomerNotification.objects.filter(
-        pk=notification_id, status__in=[CustomerNotification.Status.PENDING, CustomerNotification.Status.FAILED]
-    ).update(status=CustomerNotification.Status.SENDING)
-    if not claimed:
+    if not claimed and not CustomerNotification.objects.filter(
+            pk=notification_id, status__in=[CustomerNotification.Status.PENDING, CustomerNotification.Status.FAILED]
+    ).update(status=CustomerNotification.Status.SENDING):
         return False
     notification = prepared if prepared is not None and prepared.pk == notification_id \
         else CustomerNotification.objects.get(pk=notification_id)

@@ -65,6 +65,48 @@ def test_each_customer_email_is_sent_once_even_if_the_task_runs_twice(network, c
     assert mail.outbox[0].to == ["eva@example.com"]
 
 
+def test_an_email_that_failed_to_send_is_sent_by_the_retry_and_only_once(network, channel_client, monkeypatch):
+    from orders import notifications
+
+    real, calls = notifications.send_mail, []
+
+    def flaky(*args, **kwargs):
+        calls.append(args[0])
+        if len(calls) == 1:
+            raise ConnectionRefusedError("smtp down")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(notifications, "send_mail", flaky)
+    response = channel_client.post("/api/v1/orders/", ship_order(("TEE-WHT-M", 1)), format="json")
+    assert response.status_code == 201  # the order does not wait for the email
+    confirmed = OutboxEvent.objects.get(type="order.confirmed")
+    row = CustomerNotification.objects.get(event=confirmed)
+    assert (row.status, row.attempts, "smtp down" in row.last_error) == ("failed", 1, True)
+    assert mail.outbox == []
+
+    customer_notification_task.apply(args=[confirmed.pk])  # the retry
+    customer_notification_task.apply(args=[confirmed.pk])  # and a duplicate of it
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("sent", 2)
+    assert len(mail.outbox) == 1 and len(calls) == 2
+
+
+def test_an_event_nobody_listens_to_is_stored_dispatched_and_costs_no_task(network, monkeypatch):
+    from django.db import transaction
+
+    enqueued = []
+    monkeypatch.setattr(outbox, "_enqueue_dispatch_many", enqueued.append)
+    outbox.register("test.heard", lambda event: None)
+    with transaction.atomic():
+        heard, unheard = outbox.publish_many([("test.heard", "t", 1, {}), ("test.unheard", "t", 1, {})])
+        nobody = outbox.publish("test.unheard", "t", 2, {})
+    assert enqueued == [[heard.pk]]  # one task, for the event with a handler
+    rows = {e.pk: e for e in OutboxEvent.objects.filter(aggregate_type="t")}
+    assert rows[heard.pk].dispatched_at is None
+    assert rows[unheard.pk].dispatched_at is not None and rows[nobody.pk].dispatched_at is not None
+    assert outbox_sweep(older_than_s=0) == 1  # the sweep has only the heard one to do
+
+
 def test_no_being_prepared_email_before_picking_starts(network, channel_client, picker_client_for):
     number = channel_client.post("/api/v1/orders/", ship_order(("TEE-WHT-M", 1)), format="json").json()["number"]
     fulfillment = Order.objects.get(number=number).fulfillments.get()

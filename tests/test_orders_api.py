@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import transaction
 from django.test import Client
 
 from channels_sync.models import InboundMessage
@@ -117,6 +118,7 @@ def test_the_country_is_stored_as_an_upper_case_iso_code(network, channel_client
     (lambda b: b["customer"].__setitem__("phone", "12"), 400, "customer.phone"),
     (lambda b: b["lines"].__setitem__(0, {"sku": "RUN-BLK-42", "quantity": 500}), 409, "lines"),
     (lambda b: b["address"].__setitem__("country", "N1"), 400, "address.country"),
+    (lambda b: b["address"].__setitem__("phone", "1.0000000000000002e+16"), 400, "address.phone"),  # 22 chars
 ])
 def test_bad_input_is_rejected_and_changes_nothing(network, channel_client, mutate, status, field):
     body = ship_order(("RUN-BLK-42", 1), ("TEE-WHT-M", 1))
@@ -170,22 +172,38 @@ def test_an_order_nothing_can_fulfil_is_held_backordered(network, marketplace_cl
     assert order.routing_decisions.get().outcome == "backordered"
 
 
-@pytest.mark.parametrize("lines", [
-    (("RUN-BLK-42", 1), ("TEE-WHT-M", 2)),  # routed in full
-    (("RUN-BLK-42", 27),),  # partly backordered
-    (("GHOST-1", 1),),  # nothing can fulfil it
+@pytest.mark.parametrize(("lines", "reject_first"), [
+    ((("RUN-BLK-42", 1), ("TEE-WHT-M", 2)), False),  # routed in full
+    ((("RUN-BLK-42", 27),), False),  # partly backordered
+    ((("GHOST-1", 1),), False),  # nothing can fulfil it
+    ((("RUN-BLK-42", 22),), True),  # split over two locations; one says no; routed again, the other kept
 ])
-def test_the_status_routing_derives_in_memory_is_the_one_the_database_gives(network, marketplace_client, lines):
+def test_the_status_routing_derives_in_memory_is_the_one_the_database_gives(network, marketplace_client,
+                                                                          monkeypatch, lines, reject_first):
     """The router derives the new status from what it holds (status.Known); reading every
-    fulfillment, line and allocation back must give the same answer."""
-    from orders.services.status import derive_status
+    fulfillment, line and allocation back must give the same answer, and so must its count
+    of units in no fulfillment."""
+    from orders import services
+    from orders.services import routing
+    from orders.services.status import derive_status, unrouted_units
 
+    seen = []
+    real = routing.refresh_order_status
+    monkeypatch.setattr(routing, "refresh_order_status",
+                        lambda order, **kw: seen.append((order, kw["known"])) or real(order, **kw))
     factories.SkuFactory(code="GHOST-1")
     response = marketplace_client.post("/api/v1/orders/", ship_order(*lines), format="json")
     assert response.status_code == 201
     order = Order.objects.get(number=response.json()["number"])
+    if reject_first:
+        first, second = order.fulfillments.order_by("pk")
+        with transaction.atomic():
+            services.fulfillment_reject(services.fulfillment_lock(second.pk), reason="capacity", actor="test")
+        assert len(seen) == 2 and order.fulfillments.count() >= 3  # routed again, elsewhere
+        order.refresh_from_db()
     assert order.routing_decisions.exists()
     assert derive_status(order) == order.status
+    assert seen[-1][1].unrouted == unrouted_units(seen[-1][0])
 
 
 def test_cancel_releases_every_reservation(network, channel_client):

@@ -22,7 +22,7 @@ class AddressIn(serializers.Serializer):
     city = serializers.CharField(max_length=100)
     postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
     country = serializers.CharField(max_length=2, required=False, allow_blank=True, default="NL")
-    phone = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
+    phone = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
     latitude = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True, default=None)
     longitude = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True, default=None)
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from inventory import selectors as inventory_selectors
 from inventory.errors import InsufficientStock, QuantityInvalid, Shortage, UnknownSku
 from inventory.models import Location, Sku
 from omnichannel.errors import ValidationFailed
+from omnichannel.inserts import insert_unless_conflict
 from orders import events
 from orders.customers import customer_match
 from orders.errors import AddressRequired, PickupNotPossible
@@ -99,14 +100,11 @@ def _create_order(data: OrderInput, ctx: ChannelContext, skus: dict[str, Sku], p
                   "ship_latitude": address.latitude, "ship_longitude": address.longitude}
     total = sum((line.unit_price * line.quantity for line in data.lines), Decimal("0"))
     for _ in range(3):
-        try:
-            with transaction.atomic():
-                order = Order.objects.create(
-                    number=new_order_number(), channel_id=ctx.channel_id, external_id=data.external_id or None,
-                    customer=customer, delivery_method=data.delivery_method, pickup_location=pickup,
-                    currency=data.currency, total_amount=total, promise_option=data.promise_option[:64],
-                    promised_by=data.promised_by, **fields)
-        except IntegrityError:
+        order = Order(number=new_order_number(), channel_id=ctx.channel_id, external_id=data.external_id or None,
+                      customer=customer, delivery_method=data.delivery_method, pickup_location=pickup,
+                      currency=data.currency, total_amount=total, promise_option=data.promise_option[:64],
+                      promised_by=data.promised_by, **fields)
+        if not insert_unless_conflict(order):  # a unique constraint: the external id, or the number
             if order_get_by_external_id(ctx.channel_id, data.external_id):
                 return None
             continue  # order number collision: draw another

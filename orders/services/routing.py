@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Sum
@@ -47,10 +48,14 @@ def order_route(order_id: int, *, trigger: str = "placed", actor: str = "router"
     attempts = 0
     result = None
     for attempts in range(1, ROUTE_ATTEMPTS + 1):  # noqa: B007 - recorded on the decision
+        plan, result = _plan(order, needs_by_line, provisional, excluded, rule_set)
+        moves = _moves(needs_by_line, provisional, plan)
+        if not moves.to_reserve:  # every unit stays where it is held: nothing can be short
+            fulfillments = _apply(order, needs_by_line, moves, plan, actor, numbered=len(existing))
+            break
         try:
             with transaction.atomic():
-                plan, result = _plan(order, needs_by_line, provisional, excluded, rule_set)
-                fulfillments = _apply(order, needs_by_line, provisional, plan, actor, numbered=len(existing))
+                fulfillments = _apply(order, needs_by_line, moves, plan, actor, numbered=len(existing))
                 break
         except InsufficientStock:
             continue  # stock taken meanwhile: plan again with fresh stock
@@ -61,8 +66,9 @@ def order_route(order_id: int, *, trigger: str = "placed", actor: str = "router"
     decision = _record_decision(order, plan, result, rule_set, excluded, trigger, attempts,
                                 time.perf_counter() - started)
     _flag_promise_risk(order, plan, result, actor)
+    placed_now = sum(qty for skus in plan.take.values() for qty in skus.values())
     known = Known(statuses=[status for _, status in existing] + [f.status for f in fulfillments.values()],
-                  lines=lines)
+                  lines=lines, unrouted=sum(line.quantity for line in lines) - sum(placed.values()) - placed_now)
     _announce(order, fulfillments, plan, actor, decision, known)
     return decision
 
@@ -109,20 +115,22 @@ def _plan(order: Order, needs_by_line, provisional: list[Allocation], excluded: 
     return planner.engine_plan(order, needs_by_line, locations, held, rule_set, delivery_at)
 
 
-def _apply(order: Order, needs_by_line, provisional: list[Allocation], plan: Plan, actor: str, *,
-           numbered: int) -> dict[int, Fulfillment]:
-    """Create the plan's fulfillments (numbered after the order's `numbered` earlier ones):
-    provisional holds already at a chosen location are kept (no ledger churn), the others
-    released, and the rest reserved at the chosen locations."""
-    fulfillments = {}
-    for loc_id in plan.take:
-        numbered += 1
-        fulfillments[loc_id] = Fulfillment.objects.create(order=order, location_id=loc_id,
-                                                          number=f"{order.number}-{numbered}")
+@dataclass
+class _Moves:
+    """How a plan changes the order's holds: provisional holds kept where they are (by
+    location), holds released, and what must still be reserved at the plan's locations."""
+
+    keep_at: dict[int, list[int]]  # location -> provisional allocation ids kept there
+    release: list[Allocation]
+    remaining: dict[int, dict[int, int]]  # location -> sku -> units still to reserve there
+    to_reserve: list[tuple[OrderLine, int]]  # (line, units) not covered by a kept hold
+
+
+def _moves(needs_by_line, provisional: list[Allocation], plan: Plan) -> _Moves:
     remaining = {loc: dict(skus) for loc, skus in plan.take.items()}
     sku_of_line = {line.pk: line.sku_id for line, _ in needs_by_line}
     kept: dict[int, int] = defaultdict(int)
-    keep_at: dict[int, list[int]] = defaultdict(list)  # location -> provisional allocations kept there
+    keep_at: dict[int, list[int]] = defaultdict(list)
     release: list[Allocation] = []
     for alloc in provisional:
         sku_id = sku_of_line.get(alloc.order_line_id)
@@ -132,13 +140,27 @@ def _apply(order: Order, needs_by_line, provisional: list[Allocation], plan: Pla
             keep_at[alloc.location_id].append(alloc.pk)
         else:
             release.append(alloc)
-    for loc_id, alloc_ids in keep_at.items():
+    to_reserve = [(line, need - kept[line.pk]) for line, need in needs_by_line if need > kept[line.pk]]
+    return _Moves(keep_at=keep_at, release=release, remaining=remaining, to_reserve=to_reserve)
+
+
+def _apply(order: Order, needs_by_line, moves: _Moves, plan: Plan, actor: str, *,
+           numbered: int) -> dict[int, Fulfillment]:
+    """Create the plan's fulfillments (numbered after the order's `numbered` earlier ones):
+    provisional holds already at a chosen location are kept (no ledger churn), the others
+    released, and the rest reserved at the chosen locations."""
+    fulfillments = {}
+    for loc_id in plan.take:
+        numbered += 1
+        fulfillments[loc_id] = Fulfillment.objects.create(order=order, location_id=loc_id,
+                                                          number=f"{order.number}-{numbered}")
+    for loc_id, alloc_ids in moves.keep_at.items():
         Allocation.objects.filter(pk__in=alloc_ids).update(fulfillment=fulfillments[loc_id])
-    if release:
-        inventory_services.reservations_release([a.reservation_id for a in release], reason="reroute", actor=actor)
-        Allocation.objects.filter(pk__in=[a.pk for a in release]).update(is_active=False)
-    still_needed = [(line, need - kept[line.pk]) for line, need in needs_by_line if need > kept[line.pk]]
-    reserve_plan(still_needed, Plan(take=remaining), actor=actor, fulfillments=fulfillments)
+    if moves.release:
+        inventory_services.reservations_release([a.reservation_id for a in moves.release], reason="reroute",
+                                                actor=actor)
+        Allocation.objects.filter(pk__in=[a.pk for a in moves.release]).update(is_active=False)
+    reserve_plan(moves.to_reserve, Plan(take=moves.remaining), actor=actor, fulfillments=fulfillments)
     _set_backorders(needs_by_line, plan)
     return fulfillments
 

@@ -20,10 +20,11 @@ DONE = {F.DELIVERED, F.PICKED_UP}
 class Known:
     """What a caller already holds in memory (the router, say), so deriving the status need
     not read it again: every fulfillment's status, the order's lines (current quantities
-    and backorders)."""
+    and backorders) and, if known, how many units are in no fulfillment."""
 
     statuses: list[str]
     lines: list[OrderLine]
+    unrouted: int | None = None  # units in no fulfillment, when the caller knows
 
 
 def unrouted_units(order: Order, lines: list[OrderLine] | None = None) -> int:
@@ -41,7 +42,10 @@ def derive_status(order: Order, known: Known | None = None) -> str:
         return order.status
     every = known.statuses if known else order.fulfillments.values_list("status", flat=True)
     statuses = [s for s in every if s in LIVE]
-    unrouted = unrouted_units(order, known.lines if known else None)
+    if known is not None and known.unrouted is not None:
+        unrouted = known.unrouted
+    else:
+        unrouted = unrouted_units(order, known.lines if known else None)
     if not statuses:
         if known:
             backordered = any(line.backordered_quantity > 0 for line in known.lines)
