@@ -3,13 +3,23 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun, worker_process_init
+from celery.signals import celeryd_after_setup, task_postrun, task_prerun, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omnichannel.settings")
 
 app = Celery("omnichannel")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@celeryd_after_setup.connect
+def _remember_queues(sender=None, instance=None, **_: object) -> None:
+    """The queues this worker consumes (`-Q`), so outbox handlers know which tasks it would
+    run itself (outbox.runs_here). A worker started without `-Q` is left unknown: it enqueues."""
+    from omnichannel import outbox
+
+    consume_from = instance.app.amqp.queues.consume_from if instance is not None else None
+    outbox.worker_queues_set(consume_from.keys() if consume_from else ())
 
 
 @worker_process_init.connect

@@ -56,6 +56,26 @@ def publish_many(events: list[tuple[str, str, Any, dict[str, Any]]]) -> list[Out
     return rows
 
 
+_consumed_queues: frozenset[str] = frozenset()  # the queues this process's worker consumes, if it is one
+
+
+def worker_queues_set(queues) -> None:
+    """Called once a worker has chosen its queues (`celeryd_after_setup`)."""
+    global _consumed_queues
+    _consumed_queues = frozenset(queues)
+
+
+def runs_here(task) -> bool:
+    """True inside a worker task when this worker consumes `task`'s queue anyway: a handler
+    may then do the task's work at once instead of a broker round trip (publish, deliver,
+    ack) back to the same worker. A worker for other queues, a web process, or an eager
+    test run enqueues as usual, so each queue can still be scaled on its own."""
+    if not _consumed_queues or not _in_worker():
+        return False
+    queue = task.app.amqp.router.route({}, task.name)["queue"]
+    return getattr(queue, "name", queue) in _consumed_queues
+
+
 def _in_worker() -> bool:
     """True inside a Celery task run by a worker (not eagerly, not called directly)."""
     from celery import current_task

@@ -1,18 +1,35 @@
-"""Orders' reactions to domain events (its own and lower apps'). Each handler only
-enqueues a task; the tasks are idempotent."""
+"""Orders' reactions to domain events (its own and lower apps'). Each handler enqueues a
+task (idempotent), or, in a worker that consumes that task's queue anyway, does its work
+at once (`outbox.runs_here`) and enqueues it only if that fails, so the task's retries
+still apply."""
 
 from __future__ import annotations
+
+import logging
+
+from django.db import transaction
 
 from omnichannel import outbox
 from omnichannel.models import OutboxEvent
 from orders import events
 from orders.notifications import TEMPLATES
 
+logger = logging.getLogger(__name__)
+
 
 def route_on_placed(event: OutboxEvent) -> None:
+    from orders import services
     from orders.tasks import order_route_task
 
-    order_route_task.delay(event.payload["order_id"], "placed")
+    order_id = event.payload["order_id"]
+    if outbox.runs_here(order_route_task):
+        try:
+            with transaction.atomic():
+                services.order_route(order_id, trigger="placed")
+            return
+        except Exception:
+            logger.exception("routing order %s here failed; enqueued for the routing task's retries", order_id)
+    order_route_task.delay(order_id, "placed")
 
 
 def reroute_on_rejected(event: OutboxEvent) -> None:
@@ -22,8 +39,15 @@ def reroute_on_rejected(event: OutboxEvent) -> None:
 
 
 def notify_customer(event: OutboxEvent) -> None:
+    from orders import notifications
     from orders.tasks import customer_notification_task
 
+    if outbox.runs_here(customer_notification_task):
+        try:
+            notifications.notification_deliver(event)
+            return
+        except Exception:
+            logger.exception("notifying for event %s here failed; enqueued for the task's retries", event.pk)
     customer_notification_task.delay(event.pk)
 
 

@@ -63,6 +63,15 @@ def notification_prepare(event: OutboxEvent) -> tuple[CustomerNotification | Non
     return CustomerNotification.objects.filter(event=event, medium="email").first(), False
 
 
+def notification_deliver(event: OutboxEvent) -> bool:
+    """Write the event's notification once and send it unless already sent. Raises when
+    sending fails (the row is left `failed` for a retry)."""
+    notification, claimed = notification_prepare(event)
+    if notification is None:
+        return False
+    return notification_send(notification.pk, notification, claimed=claimed)
+
+
 def notification_send(notification_id: int, prepared: CustomerNotification | None = None, *,
                       claimed: bool = False) -> bool:
     """Send a prepared notification unless already sent. The row is claimed with a

@@ -25,11 +25,8 @@ def customer_notification_task(self, event_id: int) -> bool:
     event = OutboxEvent.objects.filter(pk=event_id).first()
     if event is None:
         return False
-    notification, claimed = notifications.notification_prepare(event)
-    if notification is None:
-        return False
     try:
-        return notifications.notification_send(notification.pk, notification, claimed=claimed)
+        return notifications.notification_deliver(event)
     except Exception as exc:
         raise self.retry(exc=exc) from exc
 

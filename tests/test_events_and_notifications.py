@@ -107,6 +107,57 @@ def test_an_event_nobody_listens_to_is_stored_dispatched_and_costs_no_task(netwo
     assert outbox_sweep(older_than_s=0) == 1  # the sweep has only the heard one to do
 
 
+@pytest.mark.parametrize("queues", [{"default", "notifications"}, {"default", "notifications", "routing"}, set()])
+def test_a_worker_does_a_handlers_task_itself_only_when_it_consumes_that_queue(network, channel_client, monkeypatch,
+                                                                               queues):
+    from orders import tasks
+
+    monkeypatch.setattr(outbox, "_enqueue_dispatch_many", lambda ids: None)  # the web's dispatch message is lost
+    number = channel_client.post("/api/v1/orders/", ship_order(("TEE-WHT-M", 1)), format="json").json()["number"]
+    order = Order.objects.get(number=number)
+    pending = list(OutboxEvent.objects.filter(dispatched_at__isnull=True).values_list("pk", flat=True))
+    assert order.status == "placed" and len(pending) == 2 and mail.outbox == []
+
+    enqueued = []
+    monkeypatch.setattr(tasks.order_route_task, "delay", lambda *args: enqueued.append(("route", *args)))
+    monkeypatch.setattr(tasks.customer_notification_task, "delay", lambda *args: enqueued.append(("notify", *args)))
+    monkeypatch.setattr(outbox, "_in_worker", lambda: True)  # as in a worker's dispatch task
+    monkeypatch.setattr(outbox, "_consumed_queues", frozenset(queues))
+    outbox.dispatch_many(pending)
+
+    order.refresh_from_db()
+    confirmed = OutboxEvent.objects.get(type="order.confirmed")
+    expected = ([] if "routing" in queues else [("route", order.pk, "placed")]) + \
+        ([] if "notifications" in queues else [("notify", confirmed.pk)])
+    assert enqueued == expected
+    assert order.status == ("allocated" if "routing" in queues else "placed")
+    assert len(mail.outbox) == (1 if "notifications" in queues else 0)
+    assert not OutboxEvent.objects.filter(pk__in=pending, dispatched_at__isnull=True).exists()
+
+
+def test_when_doing_the_work_here_fails_the_task_is_enqueued_for_its_retries(network, channel_client, monkeypatch):
+    from orders import services, tasks
+
+    monkeypatch.setattr(outbox, "_enqueue_dispatch_many", lambda ids: None)
+    number = channel_client.post("/api/v1/orders/", ship_order(("TEE-WHT-M", 1)), format="json").json()["number"]
+    order = Order.objects.get(number=number)
+    placed = OutboxEvent.objects.get(type="order.placed")
+
+    def broken(*args, **kwargs):
+        services.routing.Order.objects.filter(pk=order.pk).update(status="allocated")  # written, then rolled back
+        raise RuntimeError("router bug")
+
+    monkeypatch.setattr(services, "order_route", broken)
+    enqueued = []
+    monkeypatch.setattr(tasks.order_route_task, "delay", lambda *args: enqueued.append(args))
+    monkeypatch.setattr(outbox, "_in_worker", lambda: True)
+    monkeypatch.setattr(outbox, "_consumed_queues", frozenset({"default", "routing", "notifications"}))
+    outbox.dispatch_many([placed.pk])
+    assert enqueued == [(order.pk, "placed")]
+    order.refresh_from_db()
+    assert order.status == "placed"
+
+
 def test_no_being_prepared_email_before_picking_starts(network, channel_client, picker_client_for):
     number = channel_client.post("/api/v1/orders/", ship_order(("TEE-WHT-M", 1)), format="json").json()["number"]
     fulfillment = Order.objects.get(number=number).fulfillments.get()
