@@ -93,7 +93,11 @@ with transaction.atomic():
     locations = [Location.objects.create(
         code=code, name=name, kind=kind, address_line1=street, postal_code=postal, city=city, country="NL",
         latitude=lat, longitude=lon, can_ship=True, can_pickup=kind == S, can_same_day=same_day,
-        accepts_returns=kind == S) for code, name, kind, street, postal, city, lat, lon, same_day in LOCATIONS]
+        accepts_returns=kind == S,
+        # stores take a capped number of orders a day, as in the demo network (so routing counts today's
+        # orders at each, as a real network's would); the cap is high enough not to bind during a run
+        daily_order_capacity=50_000 if kind == S else None)
+        for code, name, kind, street, postal, city, lat, lon, same_day in LOCATIONS]
     products = Product.objects.bulk_create([
         Product(code=f"BP-{p:04d}", name=f"Bench product {p}", brand="Bench", category=CATEGORIES[p % 4])
         for p in range((n_skus + 9) // 10)])

@@ -12,6 +12,7 @@ from django.utils import timezone
 from channels_sync.models import InboundMessage, SalesChannel
 from omnichannel.errors import DomainError
 from omnichannel.idempotency import idempotency_lookup, idempotency_store, request_hash
+from omnichannel.inserts import insert_all
 from orders import services as order_services
 from orders.models import Order
 from orders.services import ChannelContext, OrderInput
@@ -27,8 +28,9 @@ class CaptureResult:
 def inbound_archive(channel: SalesChannel, payload: Any, *, source: str, idempotency_key: str = "") -> InboundMessage:
     """Store the raw payload in its own transaction before anything else happens."""
     external_id = str(payload.get("external_id") or "")[:100] if isinstance(payload, dict) else ""
-    return InboundMessage.objects.create(channel=channel, source=source, payload=payload, external_id=external_id,
-                                         idempotency_key=idempotency_key[:255])
+    (message,) = insert_all([InboundMessage(channel=channel, source=source, payload=payload, external_id=external_id,
+                                            idempotency_key=idempotency_key[:255])])
+    return message
 
 
 def inbound_mark(message_id: int, status: str, *, result: Any = None, order_number: str = "") -> None:

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from inventory.engine.replenishment import SALE_REASONS, LevelFigures, Suggestion, suggest_transfers
 from inventory.models import Location, Reservation, Sku, StockLevel, StockMovement
+from omnichannel import rawsql
 from omnichannel.localcache import ProcessCache
 
 AVAILABLE = F("on_hand") - F("reserved") - F("safety_stock") - F("damaged") - F("quality_control")
@@ -29,9 +30,15 @@ class StockRow:
 
 def skus_by_code(codes: Iterable[str]) -> dict[str, Sku]:
     """SKUs by code or barcode (scanners and channels send either)."""
-    codes = {c for c in codes if c}
+    codes = sorted({c for c in codes if c})
     found: dict[str, Sku] = {}
-    for sku in Sku.objects.filter(Q(code__in=codes) | Q(barcode__in=codes), is_active=True):
+    if not codes:
+        return found
+    # Written out (omnichannel.rawsql): every order line is looked up here.
+    marks = ", ".join(["%s"] * len(codes))
+    where = (f"WHERE (t.{rawsql.column(Sku, 'code')} IN ({marks}) OR t.{rawsql.column(Sku, 'barcode')} IN ({marks})) "
+             f"AND t.{rawsql.column(Sku, 'is_active')} = %s")
+    for sku in rawsql.instances(Sku, where, [*codes, *codes, True]):
         if sku.code in codes:
             found[sku.code] = sku
         if sku.barcode in codes:
@@ -68,11 +75,24 @@ def locations_serving(method: str, pickup_location_id: int | None = None) -> lis
 
 def stock_rows(sku_ids: Iterable[int], location_ids: Iterable[int] | None = None) -> list[StockRow]:
     """Available quantity per (SKU, location), positive rows only, without locks."""
-    qs = StockLevel.objects.filter(sku_id__in=list(sku_ids)).annotate(avail=AVAILABLE).filter(avail__gt=0)
-    if location_ids is not None:
-        qs = qs.filter(location_id__in=list(location_ids))
-    return [StockRow(pk, sku_id, loc_id, avail)
-            for pk, sku_id, loc_id, avail in qs.values_list("pk", "sku_id", "location_id", "avail")]
+    skus = sorted(set(sku_ids))
+    locations = None if location_ids is None else sorted(set(location_ids))
+    if not skus or locations == []:
+        return []
+    # Written out (omnichannel.rawsql): every capture and every routing reads it. The sum
+    # is AVAILABLE, column for column.
+    col = {name: rawsql.column(StockLevel, name) for name in
+           ("id", "sku", "location", "on_hand", "reserved", "safety_stock", "damaged", "quality_control")}
+    available = (f"({col['on_hand']} - {col['reserved']} - {col['safety_stock']} - {col['damaged']} "
+                 f"- {col['quality_control']})")
+    sql = (f"SELECT {col['id']}, {col['sku']}, {col['location']}, {available} "  # noqa: S608
+           f"FROM {rawsql.table(StockLevel)} WHERE {col['sku']} IN ({', '.join(['%s'] * len(skus))}) "
+           f"AND {available} > 0")
+    params: list[int] = list(skus)
+    if locations is not None:
+        sql += f" AND {col['location']} IN ({', '.join(['%s'] * len(locations))})"
+        params += locations
+    return [StockRow(pk, sku_id, loc_id, avail) for pk, sku_id, loc_id, avail in rawsql.fetch(sql, params)]
 
 
 def stock_level_ids(pairs: set[tuple[int, int]]) -> dict[tuple[int, int], int]:

@@ -78,3 +78,21 @@ class Pagination(LimitOffsetPagination):
     reached the database as LIMIT 10^400, a 500)."""
 
     max_limit = 500
+
+
+class SharedFields:
+    """Mixin for output serializers that use no context (no request-built URLs): their
+    fields are built once per class and process and shared, instead of being built and
+    deep-copied for every serializer and nested serializer of every response (DRF's way;
+    for an order's detail that was a third of rendering it). Rendering is DRF's own
+    `to_representation` over those fields; `fields` (the schema, validation) is untouched."""
+
+    @property
+    def _readable_fields(self):
+        cls = type(self)
+        shared = cls.__dict__.get("_shared_readable_fields")
+        if shared is None:
+            prototype = cls()
+            shared = [field for field in prototype.fields.values() if not field.write_only]
+            cls._shared_readable_fields = shared  # a race builds it twice, harmlessly
+        return shared

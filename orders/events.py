@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from omnichannel import outbox
+from omnichannel.inserts import insert_all
 from orders.models import Fulfillment, Order, OrderEvent
 
 ORDER_PLACED = "order.placed"
@@ -53,7 +54,7 @@ def record(order: Order, event_type: str, *, actor: str, fulfillment: Fulfillmen
 def record_many(order: Order, entries: list[dict[str, Any]], *, actor: str) -> list[OrderEvent]:
     """Several `record()`s for one order in two INSERTs and one dispatch task. Each entry:
     type, and optionally fulfillment, status_from, status_to, message, payload, publish."""
-    rows = OrderEvent.objects.bulk_create([
+    rows = insert_all([
         OrderEvent(order=order, fulfillment=e.get("fulfillment"), type=e["type"],
                    status_from=e.get("status_from", ""), status_to=e.get("status_to", ""), actor=actor,
                    message=e.get("message", ""), payload=dict(e.get("payload") or {}))

@@ -243,3 +243,32 @@ def test_a_huge_page_limit_is_capped_not_an_error(network, channel_client):
     assert response.status_code == 200
     assert (response.json()["count"], response.json()["results"]) == (1, [])
     assert len(channel_client.get("/api/v1/orders/?limit=" + "9" * 400).json()["results"]) == 1
+
+
+def test_shared_output_fields_render_exactly_what_drf_renders(network, channel_client, picker_client_for,
+                                                              ops_client, monkeypatch):
+    """The output serializers share their fields between responses (omnichannel.api.SharedFields);
+    byte for byte, every order, fulfillment and summary must render as DRF renders it with
+    fields built for each instance."""
+    from rest_framework import serializers
+    from rest_framework.renderers import JSONRenderer
+
+    from omnichannel.api import SharedFields
+    from orders.api import serializers as s
+    from orders.models import Fulfillment
+    from tests.test_journey import pickup_journey, ship_journey
+
+    ship_journey(network, channel_client, picker_client_for, ops_client)
+    pickup_journey(network, channel_client, picker_client_for)
+    channel_client.post("/api/v1/orders/", ship_order(("RUN-BLK-42", 1)), format="json")  # a fresh one too
+
+    def render_all():
+        out = [s.OrderOut(o).data for o in Order.objects.order_by("pk")]
+        out += [s.OrderSummaryOut(Order.objects.order_by("pk"), many=True).data]
+        out += [s.FulfillmentDetailOut(f).data for f in Fulfillment.objects.order_by("pk")]
+        return JSONRenderer().render(out)
+
+    shared = render_all()
+    assert b'"shipment":{"tracking_number":"OMNI' in shared and b'"status":"picked_up"' in shared
+    monkeypatch.setattr(SharedFields, "_readable_fields", serializers.Serializer._readable_fields)
+    assert render_all() == shared

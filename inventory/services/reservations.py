@@ -24,6 +24,7 @@ from inventory.models import AVAILABLE_UNITS, Reservation, StockLevel, StockMove
 from inventory.services import ledger
 from inventory.services.ledger import Ref, State
 from omnichannel.errors import NotFound, ValidationFailed
+from omnichannel.inserts import mark_saved
 
 OPEN = Reservation.Status.OPEN
 HOLD = Reservation.HOLD
@@ -101,11 +102,7 @@ def _insert_in_one_statement(reservations: list[Reservation], movements: list[St
            f"VALUES {rows(len(reservations), len(_RESERVATION_COLUMNS))} RETURNING id")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        ids = [row[0] for row in cursor.fetchall()]
-    for reservation, pk in zip(reservations, ids, strict=True):
-        reservation.pk = pk
-        reservation._state.adding = False
-        reservation._state.db = connection.alias
+        mark_saved(reservations, [row[0] for row in cursor.fetchall()])
 
 
 _TAKE_SQL = (f"UPDATE {StockLevel._meta.db_table} SET reserved = reserved + %s, updated_at = %s "  # noqa: S608

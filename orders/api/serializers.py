@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
+from omnichannel.api import SharedFields
 from orders.models import DeliveryMethod, Fulfillment, Order, OrderEvent, OrderLine
 from orders.services import AddressInput, LineInput, OrderInput
 
@@ -72,7 +73,7 @@ class OrderIn(serializers.Serializer):
             lines=[LineInput(line["sku"], line["quantity"], line["unit_price"]) for line in data["lines"]])
 
 
-class LineOut(serializers.ModelSerializer):
+class LineOut(SharedFields, serializers.ModelSerializer):
     sku = serializers.CharField(source="sku.code")
     name = serializers.CharField(source="sku.name")
 
@@ -81,7 +82,7 @@ class LineOut(serializers.ModelSerializer):
         fields = ["line_number", "sku", "name", "quantity", "backordered_quantity", "unit_price"]
 
 
-class ShipmentOut(serializers.Serializer):
+class ShipmentOut(SharedFields, serializers.Serializer):
     tracking_number = serializers.CharField()
     carrier = serializers.CharField(source="service.carrier.name")
     service = serializers.CharField(source="service.code")
@@ -94,7 +95,7 @@ class ShipmentOut(serializers.Serializer):
         return reverse("shipment-label", kwargs={"tracking_number": shipment.tracking_number})
 
 
-class FulfillmentOut(serializers.ModelSerializer):
+class FulfillmentOut(SharedFields, serializers.ModelSerializer):
     location = serializers.CharField(source="location.code")
     location_name = serializers.CharField(source="location.name")
     shipment = ShipmentOut(allow_null=True)
@@ -118,7 +119,7 @@ class FulfillmentDetailOut(FulfillmentOut):
         fields = [*FulfillmentOut.Meta.fields, "order", "delivery_method"]
 
 
-class EventOut(serializers.ModelSerializer):
+class EventOut(SharedFields, serializers.ModelSerializer):
     at = serializers.DateTimeField(source="created_at")
 
     class Meta:
@@ -126,7 +127,7 @@ class EventOut(serializers.ModelSerializer):
         fields = ["type", "status_from", "status_to", "message", "actor", "at"]
 
 
-class OrderOut(serializers.ModelSerializer):
+class OrderOut(SharedFields, serializers.ModelSerializer):
     channel = serializers.CharField(source="channel.code")
     customer = serializers.SerializerMethodField()
     address = serializers.SerializerMethodField()
@@ -152,7 +153,7 @@ class OrderOut(serializers.ModelSerializer):
                 "latitude": order.ship_latitude, "longitude": order.ship_longitude}
 
 
-class OrderSummaryOut(serializers.ModelSerializer):
+class OrderSummaryOut(SharedFields, serializers.ModelSerializer):
     channel = serializers.CharField(source="channel.code")
 
     class Meta:

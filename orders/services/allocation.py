@@ -9,6 +9,7 @@ from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from inventory.errors import InsufficientStock
 from inventory.models import Location
+from omnichannel.inserts import insert_all
 from orders.models import Allocation, Fulfillment, Order, OrderLine
 from orders.sourcing import Candidate, Plan, plan_nearest
 
@@ -78,7 +79,7 @@ def reserve_plan(needs: list[tuple[OrderLine, int]], plan: Plan, *, actor: str,
                    fulfillment=(fulfillments or {}).get(loc))
         for (line, loc, qty), res in zip(wanted, reservations, strict=True)
     ]
-    return Allocation.objects.bulk_create(allocations)
+    return insert_all(allocations)
 
 
 def plan_for(order: Order, needs: dict[int, int], *, exclude: Iterable[int] = (),

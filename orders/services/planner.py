@@ -88,7 +88,8 @@ def candidates(locations: dict[int, Location], sku_codes: dict[int, str],
         if loc_id in locations and sku_id in sku_codes:
             code = sku_codes[sku_id]
             stock[loc_id][code] = stock[loc_id].get(code, 0) + qty
-    today = orders_today(list(locations))
+    capped = [loc_id for loc_id, loc in locations.items() if loc.daily_order_capacity is not None]
+    today = orders_today(capped) if capped else {}  # only a capacity needs today's count
     result = []
     for loc_id, loc in locations.items():
         remaining = None if loc.daily_order_capacity is None else max(0, loc.daily_order_capacity - today.get(loc_id, 0))
