@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from channels_sync.models import InboundMessage, SalesChannel
+from omnichannel import rawsql
 from omnichannel.errors import DomainError
 from omnichannel.idempotency import idempotency_lookup, idempotency_store, request_hash
 from omnichannel.inserts import insert_all
@@ -34,8 +35,8 @@ def inbound_archive(channel: SalesChannel, payload: Any, *, source: str, idempot
 
 
 def inbound_mark(message_id: int, status: str, *, result: Any = None, order_number: str = "") -> None:
-    InboundMessage.objects.filter(pk=message_id).update(status=status, result=result or {}, order_number=order_number,
-                                                        processed_at=timezone.now())
+    rawsql.update(InboundMessage, [message_id], {"status": status, "result": result or {}, "order_number": order_number,
+                                                 "processed_at": timezone.now()})
 
 
 def order_capture(channel: SalesChannel, data: OrderInput, *, raw: Any, key: str, message: InboundMessage,

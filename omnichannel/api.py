@@ -81,18 +81,28 @@ class Pagination(LimitOffsetPagination):
 
 
 class SharedFields:
-    """Mixin for output serializers that use no context (no request-built URLs): their
-    fields are built once per class and process and shared, instead of being built and
-    deep-copied for every serializer and nested serializer of every response (DRF's way;
-    for an order's detail that was a third of rendering it). Rendering is DRF's own
-    `to_representation` over those fields; `fields` (the schema, validation) is untouched."""
+    """Mixin for serializers that use no context (no request-built URLs, no per-request
+    validation state): their fields are built once per class and process and shared,
+    instead of being built and deep-copied for every serializer and nested serializer of
+    every request (DRF's way; for an order's detail that was a third of rendering it).
+    Rendering and validation are DRF's own `to_representation` / `to_internal_value` over
+    those fields; `fields` itself (the schema) is untouched."""
+
+    @classmethod
+    def _shared(cls, which: str):
+        shared = cls.__dict__.get("_shared_fields")
+        if shared is None:
+            prototype = cls()
+            fields = list(prototype.fields.values())
+            shared = {"readable": [f for f in fields if not f.write_only],
+                      "writable": [f for f in fields if not f.read_only]}
+            cls._shared_fields = shared  # a race builds it twice, harmlessly
+        return shared[which]
 
     @property
     def _readable_fields(self):
-        cls = type(self)
-        shared = cls.__dict__.get("_shared_readable_fields")
-        if shared is None:
-            prototype = cls()
-            shared = [field for field in prototype.fields.values() if not field.write_only]
-            cls._shared_readable_fields = shared  # a race builds it twice, harmlessly
-        return shared
+        return self._shared("readable")
+
+    @property
+    def _writable_fields(self):
+        return self._shared("writable")

@@ -139,7 +139,7 @@ def dispatch_many(event_ids: list[int]) -> None:
         else:
             done.append(event.pk)
     if done:
-        OutboxEvent.objects.filter(pk__in=done).update(dispatched_at=timezone.now(), attempts=F("attempts") + 1)
+        rawsql.update(OutboxEvent, done, {"dispatched_at": timezone.now()}, add={"attempts": 1})
 
 
 def claim_once(event: OutboxEvent, handler_name: str) -> bool:

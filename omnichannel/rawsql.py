@@ -1,4 +1,4 @@
-"""Hand-written reads for the hottest queries of order capture and routing.
+"""Hand-written reads and updates for the hottest queries of order capture and routing.
 
 Django's query compiler costs about ten times the query itself on these one-row lookups
 (0.45-1.0 ms of CPU against 0.085 ms for the same SELECT written out, measured on the bench
@@ -71,3 +71,32 @@ def instances(model: type[M], where: str, params: Sequence[Any], *, alias: str =
     """`SELECT <every column> FROM <model's table> AS alias <where>` as model instances."""
     sql = f"SELECT {columns(model, alias)} FROM {table(model)} {alias} {where}"  # noqa: S608 - identifiers from the model
     return [instance(model, row) for row in fetch(sql, params)]
+
+
+def update(model: type[Model], pks: Sequence[Any], values: dict[str, Any] | None = None, *,
+           add: dict[str, int] | None = None) -> int:
+    """`UPDATE ... SET field = value, ..., counter = counter + n WHERE pk IN pks`: a
+    queryset's `update()` without its compiler. Values are prepared as `save()` prepares
+    them (a related instance stands for its pk); like `update()`, `auto_now` fields are left
+    alone. Returns the number of rows changed."""
+    pks = list(pks)
+    if not pks:
+        return 0
+    meta = model._meta
+    quote = connection.ops.quote_name
+    sets, params = [], []
+    for name, value in (values or {}).items():
+        field = meta.get_field(name)
+        if isinstance(value, Model):
+            value = value.pk
+        sets.append(f"{quote(field.column)} = %s")
+        params.append(field.get_db_prep_save(value, connection))
+    for name, step in (add or {}).items():
+        col = quote(meta.get_field(name).column)
+        sets.append(f"{col} = {col} + %s")
+        params.append(step)
+    sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(sets)} "  # noqa: S608 - identifiers from the model
+           f"WHERE {quote(meta.pk.column)} IN ({', '.join(['%s'] * len(pks))})")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *pks])
+        return cursor.rowcount

@@ -110,6 +110,6 @@ def notification_send(notification_id: int, prepared: CustomerNotification | Non
         CustomerNotification.objects.filter(pk=notification_id).update(
             status=CustomerNotification.Status.FAILED, attempts=F("attempts") + 1, last_error=repr(exc))
         raise
-    CustomerNotification.objects.filter(pk=notification_id).update(
-        status=CustomerNotification.Status.SENT, attempts=F("attempts") + 1, sent_at=timezone.now())
+    rawsql.update(CustomerNotification, [notification_id],
+                  {"status": CustomerNotification.Status.SENT, "sent_at": timezone.now()}, add={"attempts": 1})
     return True

@@ -47,3 +47,27 @@ def test_a_row_from_a_join_splits_into_its_models(network, channel_client):
     width = rawsql.width(Order)
     assert values(rawsql.instance(Order, row[:width])) == values(order)
     assert values(rawsql.instance(type(order.customer), row[width:])) == values(order.customer)
+
+
+def test_update_sets_prepared_values_and_counters_and_leaves_auto_now_alone(network, channel_client):
+    from orders.models import CustomerNotification
+
+    response = channel_client.post("/api/v1/orders/", ship_order(("RUN-BLK-42", 1)), format="json")
+    order = Order.objects.get(number=response.json()["number"])
+    before = order.updated_at
+    assert rawsql.update(Order, [order.pk], {"status": "allocated", "at_risk_reason": "late"}) == 1
+    order.refresh_from_db()
+    assert (order.status, order.at_risk_reason, order.updated_at) == ("allocated", "late", before)
+
+    confirmed = outbox.publish("order.confirmed", "order", order.pk, {"order_id": order.pk})
+    note = CustomerNotification.objects.create(event=confirmed, order=order, kind="order.confirmed",
+                                               recipient="eva@example.com", subject="s", body="b", attempts=1)
+    sent_at = timezone.now()
+    assert rawsql.update(CustomerNotification, [note.pk, 10**9], {"status": "failed", "sent_at": sent_at,
+                                                                  "order": order}, add={"attempts": 2}) == 1
+    note.refresh_from_db()
+    assert (note.status, note.sent_at, note.attempts) == ("failed", sent_at, 3)
+    event = outbox.publish("test.rawsql", "t", 1, {})
+    assert rawsql.update(OutboxEvent, [event.pk], {"payload": {"a": [1, None]}}) == 1
+    assert OutboxEvent.objects.get(pk=event.pk).payload == {"a": [1, None]}
+    assert rawsql.update(Order, [], {"status": "placed"}) == 0

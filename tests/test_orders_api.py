@@ -272,3 +272,30 @@ def test_shared_output_fields_render_exactly_what_drf_renders(network, channel_c
     assert b'"shipment":{"tracking_number":"OMNI' in shared and b'"status":"picked_up"' in shared
     monkeypatch.setattr(SharedFields, "_readable_fields", serializers.Serializer._readable_fields)
     assert render_all() == shared
+
+
+def test_shared_input_fields_validate_each_body_on_its_own_under_threads():
+    """OrderIn and its nested serializers share their fields between requests (SharedFields);
+    validating many bodies at once from threads gives each exactly its own errors or data."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from orders.api.serializers import OrderIn
+
+    def body(i: int) -> dict:
+        b = ship_order(("RUN-BLK-42", i % 3 + 1), ("TEE-WHT-M", 1))
+        if i % 4 == 1:
+            b["lines"][1]["quantity"] = 0
+        if i % 4 == 2:
+            b["customer"] = {"name": "nobody"}
+        if i % 4 == 3:
+            b["address"]["country"] = "N1"
+        return b
+
+    def check(i: int):
+        parsed = OrderIn(data=body(i))
+        return (parsed.is_valid(), parsed.errors if parsed.errors else parsed.validated_data["lines"][0]["quantity"])
+
+    alone = [check(i) for i in range(400)]
+    assert {ok for ok, _ in alone} == {True, False}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(check, range(400))) == alone

@@ -10,13 +10,13 @@ from orders.models import DeliveryMethod, Fulfillment, Order, OrderEvent, OrderL
 from orders.services import AddressInput, LineInput, OrderInput
 
 
-class LineIn(serializers.Serializer):
+class LineIn(SharedFields, serializers.Serializer):
     sku = serializers.CharField(max_length=64, help_text="SKU code or barcode (GTIN/EAN).")
     quantity = serializers.IntegerField(min_value=1, max_value=10_000)
     unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False, default=0)
 
 
-class AddressIn(serializers.Serializer):
+class AddressIn(SharedFields, serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     line1 = serializers.CharField(max_length=200)
     line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -35,7 +35,7 @@ class AddressIn(serializers.Serializer):
         return code
 
 
-class CustomerIn(serializers.Serializer):
+class CustomerIn(SharedFields, serializers.Serializer):
     email = serializers.EmailField(required=False, allow_blank=True, allow_null=True, default=None)
     phone = serializers.CharField(max_length=30, required=False, allow_blank=True, allow_null=True, default=None)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -46,7 +46,7 @@ class CustomerIn(serializers.Serializer):
         return attrs
 
 
-class OrderIn(serializers.Serializer):
+class OrderIn(SharedFields, serializers.Serializer):
     external_id = serializers.CharField(max_length=100, required=False, allow_null=True, allow_blank=True,
                                         default=None, help_text="The channel's own order id; unique per channel.")
     delivery_method = serializers.ChoiceField(choices=DeliveryMethod.choices, default=DeliveryMethod.SHIP)

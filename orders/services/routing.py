@@ -17,6 +17,7 @@ from inventory import services as inventory_services
 from inventory.errors import InsufficientStock
 from inventory.models import Location, Sku
 from omnichannel import rawsql
+from omnichannel.inserts import insert_all
 from orders import events
 from orders.models import Allocation, Fulfillment, Order, OrderLine, RoutingDecision
 from orders.services import planner
@@ -201,10 +202,10 @@ def _apply(order: Order, needs_by_line, moves: _Moves, plan: Plan, actor: str, *
     fulfillments = {}
     for loc_id in plan.take:
         numbered += 1
-        fulfillments[loc_id] = Fulfillment.objects.create(order=order, location_id=loc_id,
-                                                          number=f"{order.number}-{numbered}")
+        fulfillments[loc_id] = Fulfillment(order=order, location_id=loc_id, number=f"{order.number}-{numbered}")
+    insert_all(list(fulfillments.values()))
     for loc_id, alloc_ids in moves.keep_at.items():
-        Allocation.objects.filter(pk__in=alloc_ids).update(fulfillment=fulfillments[loc_id])
+        rawsql.update(Allocation, alloc_ids, {"fulfillment": fulfillments[loc_id]})
     if moves.release:
         inventory_services.reservations_release([a.reservation_id for a in moves.release], reason="reroute",
                                                 actor=actor)
@@ -234,7 +235,7 @@ def _record_decision(order: Order, plan: Plan, result, rule_set, excluded: set[i
     cost = {"total": 0.0, "unfilled_units": plan.unfilled_units}
     if result is not None:
         cost.update({k: round(v, 4) for k, v in vars(result.cost).items()}, total=round(result.total_cost, 4))
-    return RoutingDecision.objects.create(
+    (decision,) = insert_all([RoutingDecision(
         order=order, strategy=rule_set.strategy, rule_set_version=rule_set.label if rule_set.pk else "default-v0",
         trigger=trigger, outcome=outcome, excluded_locations=sorted(excluded),
         inputs={"destination": destination_of(order), "method": order.delivery_method, "attempts": attempts,
@@ -242,7 +243,8 @@ def _record_decision(order: Order, plan: Plan, result, rule_set, excluded: set[i
                 "lines": [{"sku": a.sku, "qty": a.qty} for a in (result.allocations if result else ())]},
         plan=[{"location": a.location, "sku": a.sku, "qty": a.qty} for a in (result.allocations if result else ())],
         cost=cost, candidates=candidates, solver_status=result.solver_status if result else "stock_race",
-        duration_ms=round(seconds * 1000, 3))
+        duration_ms=round(seconds * 1000, 3))])
+    return decision
 
 
 def _announce(order: Order, fulfillments: dict[int, Fulfillment], plan: Plan, actor: str,

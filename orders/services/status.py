@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.db.models import Sum
 
+from omnichannel import rawsql
 from orders import events
 from orders.models import Allocation, Fulfillment, Order, OrderLine
 
@@ -71,7 +72,7 @@ def refresh_order_status(order: Order, *, actor: str, announce: bool = True, kno
     new = derive_status(order, known)
     old = order.status
     if new != old:
-        Order.objects.filter(pk=order.pk).update(status=new)
+        rawsql.update(Order, [order.pk], {"status": new})  # every status change of every order
         order.status = new
         if announce:
             events.record(order, events.ORDER_STATUS_CHANGED, actor=actor, status_from=old, status_to=new,
