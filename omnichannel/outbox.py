@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from omnichannel import rawsql
@@ -88,10 +87,11 @@ def _in_worker() -> bool:
 
 def _dispatch_here(event_ids: list[int]) -> None:
     """Events published by a task are dispatched by that worker right after its commit: the
-    worker is already running, and a message per event costs more than the handlers. A
-    failure is left to the sweep, like a lost message."""
+    worker is already running, and a message per event costs more than the handlers. They
+    are claimed first, so a pump running meanwhile does not take them too. A failure is
+    left to the sweep, like a lost message."""
     try:
-        dispatch_many(event_ids)
+        _dispatch_events(claim(ids=event_ids, limit=len(event_ids)), counted=True)
     except Exception:
         logger.exception("inline dispatch of events %s failed; the sweep will retry", event_ids)
 
@@ -103,9 +103,102 @@ def _enqueue_dispatch_many(event_ids: list[int]) -> None:
         _dispatch_here(event_ids)
         return
     try:
-        outbox_dispatch_many.delay(event_ids)
+        if not _wake_pump():
+            outbox_dispatch_many.delay(event_ids)
     except Exception:  # broker down: the sweep will pick them up; the events are safe in the table
         logger.exception("could not enqueue dispatch of events %s; the sweep will retry", event_ids)
+
+
+# --- The pump: one task drains the outbox in batches, woken through a Redis flag ---------
+#
+# With a Redis broker, a committed event does not cost a Celery message of its own: the
+# publisher sets a flag (SET NX) and sends `outbox_pump` only if the flag was not set, and
+# the pump clears the flag before it reads. An event committed before the clear is read by
+# that pump; one committed after it sets the flag again and wakes another pump. Pumps claim
+# events in batches (FOR UPDATE SKIP LOCKED, counted in `attempts`), so two never take the
+# same event; a claimed event a crashed pump left behind is the sweep's, like a lost message.
+
+PUMP_BATCH = 100
+PUMP_FLAG_TTL_S = 10  # a pump message lost with its flag set delays events by this much at most
+_pump_client: Any = None
+
+
+def _pump_redis():
+    """A Redis client on the broker, or None when the broker is not Redis or tasks run eagerly."""
+    global _pump_client
+    from omnichannel.celery import app
+
+    url = app.conf.broker_url or ""
+    if app.conf.task_always_eager or not url.startswith(("redis://", "rediss://", "unix://")):
+        return None
+    if _pump_client is None:
+        import redis
+
+        _pump_client = redis.Redis.from_url(url)
+    return _pump_client
+
+
+def _pump_flag() -> str:
+    from django.db import connection
+
+    return f"omnichannel:outbox:pump:{connection.settings_dict['NAME']}"
+
+
+def _wake_pump() -> bool:
+    """Make sure a pump will read the events just committed. False: no Redis broker here
+    (the caller sends a dispatch task for its own events instead)."""
+    from omnichannel.tasks import outbox_pump
+
+    client = _pump_redis()
+    if client is None:
+        return False
+    if client.set(_pump_flag(), "1", nx=True, ex=PUMP_FLAG_TTL_S):
+        try:
+            outbox_pump.delay()
+        except Exception:
+            client.delete(_pump_flag())  # the next event tries again
+            raise
+    return True
+
+
+def pump(batch: int = PUMP_BATCH, max_batches: int = 50) -> int:
+    """Dispatch every event waiting, oldest first, a claimed batch at a time. Returns how
+    many events it took."""
+    client = _pump_redis()
+    if client is not None:
+        client.delete(_pump_flag())  # from here on, a new event wakes another pump
+    taken = 0
+    for _ in range(max_batches):
+        events = claim(limit=batch)
+        _dispatch_events(events, counted=True)
+        taken += len(events)
+        if len(events) < batch:
+            return taken
+    _wake_pump()  # more than max_batches waiting: hand over to a fresh task
+    return taken
+
+
+def claim(*, ids: list[int] | None = None, limit: int = PUMP_BATCH) -> list[OutboxEvent]:
+    """Take up to `limit` undispatched events nobody has tried yet (of `ids`, if given),
+    oldest first: one statement that counts the attempt and returns the rows. Events
+    another transaction is claiming are skipped, not waited for."""
+    from django.db import connection
+
+    col = {name: rawsql.column(OutboxEvent, name) for name in ("id", "dispatched_at", "attempts", "created_at")}
+    where = f"{col['dispatched_at']} IS NULL AND {col['attempts']} = 0"
+    params: list[Any] = []
+    if ids is not None:
+        if not ids:
+            return []
+        where += f" AND {col['id']} IN ({', '.join(['%s'] * len(ids))})"
+        params += ids
+    lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    table = rawsql.table(OutboxEvent)
+    sql = (f"UPDATE {table} SET {col['attempts']} = {col['attempts']} + 1 WHERE {col['id']} IN "  # noqa: S608
+           f"(SELECT {col['id']} FROM {table} WHERE {where} ORDER BY {col['created_at']}, {col['id']} "
+           f"LIMIT %s{lock}) RETURNING {rawsql.columns(OutboxEvent, table)}")
+    rows = rawsql.fetch(sql, [*params, limit])
+    return sorted((rawsql.instance(OutboxEvent, row) for row in rows), key=lambda event: event.pk)
 
 
 def dispatch(event_id: int) -> None:
@@ -124,6 +217,13 @@ def dispatch_many(event_ids: list[int]) -> None:
         OutboxEvent, f"WHERE t.{rawsql.column(OutboxEvent, 'id')} IN ({marks}) AND "
         f"t.{rawsql.column(OutboxEvent, 'dispatched_at')} IS NULL ORDER BY t.{rawsql.column(OutboxEvent, 'id')}",
         list(event_ids))
+    _dispatch_events(events, counted=False)
+
+
+def _dispatch_events(events: list[OutboxEvent], *, counted: bool) -> None:
+    """Run the handlers of each event; mark those every handler took dispatched, in one
+    write. `counted`: the attempt was counted when the events were claimed."""
+    step = {} if counted else {"attempts": 1}
     done: list[int] = []
     for event in events:
         errors = []
@@ -134,12 +234,11 @@ def dispatch_many(event_ids: list[int]) -> None:
                 logger.exception("handler %s failed for event %s", handler, event.pk)
                 errors.append(f"{getattr(handler, '__qualname__', handler)}: {exc!r}")
         if errors:
-            OutboxEvent.objects.filter(pk=event.pk).update(
-                attempts=F("attempts") + 1, last_error="\n".join(errors)[:4000])
+            rawsql.update(OutboxEvent, [event.pk], {"last_error": "\n".join(errors)[:4000]}, add=step)
         else:
             done.append(event.pk)
     if done:
-        rawsql.update(OutboxEvent, done, {"dispatched_at": timezone.now()}, add={"attempts": 1})
+        rawsql.update(OutboxEvent, done, {"dispatched_at": timezone.now()}, add=step)
 
 
 def claim_once(event: OutboxEvent, handler_name: str) -> bool:

@@ -19,6 +19,12 @@ def outbox_dispatch_many(event_ids: list[int]) -> None:
     outbox.dispatch_many(event_ids)
 
 
+@shared_task(name="omnichannel.tasks.outbox_pump")
+def outbox_pump() -> int:
+    """Drain the outbox in claimed batches (woken by outbox._wake_pump)."""
+    return outbox.pump()
+
+
 @shared_task(name="omnichannel.tasks.outbox_sweep")
 def outbox_sweep(older_than_s: int = 30, limit: int = 500) -> int:
     """Re-dispatch events left undelivered (worker crash, broker down, handler error)."""

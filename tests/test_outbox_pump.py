@@ -1,0 +1,99 @@
+"""The outbox pump: woken through a Redis flag, it drains events in claimed batches; two
+pumps at once never take the same event."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+from django.db import connection
+
+from omnichannel import outbox
+from omnichannel.celery import app as celery_app
+from omnichannel.models import OutboxEvent
+from tests.conftest import requires_postgres
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _events(n: int, kind: str = "test.pump") -> list[int]:
+    rows = OutboxEvent.objects.bulk_create(
+        [OutboxEvent(type=kind, aggregate_type="t", aggregate_id=str(i), payload={"i": i}) for i in range(n)])
+    return [row.pk for row in rows]
+
+
+def test_a_pump_drains_every_waiting_event_oldest_first_in_batches():
+    seen = []
+    outbox.register("test.pump", lambda event: seen.append(event.payload["i"]))
+    ids = _events(45)
+    assert outbox.pump(batch=10) == 45
+    assert seen == list(range(45))
+    assert not OutboxEvent.objects.filter(pk__in=ids, dispatched_at__isnull=True).exists()
+    assert set(OutboxEvent.objects.filter(pk__in=ids).values_list("attempts", flat=True)) == {1}
+    assert outbox.pump(batch=10) == 0
+
+
+def test_an_event_whose_handler_failed_is_left_for_the_sweep_not_taken_again():
+    outbox.register("test.pump-fail", lambda event: 1 / 0)
+    (event_id,) = _events(1, "test.pump-fail")
+    assert outbox.pump() == 1
+    event = OutboxEvent.objects.get(pk=event_id)
+    assert (event.dispatched_at, event.attempts, "ZeroDivisionError" in event.last_error) == (None, 1, True)
+    assert outbox.pump() == 0  # tried once: the sweep retries it later, with its backoff of 30 s
+
+
+@requires_postgres
+def test_pumps_running_at_once_never_take_the_same_event():
+    calls, lock = [], threading.Lock()
+
+    def handler(event):
+        with lock:
+            calls.append(event.pk)
+
+    outbox.register("test.pump-race", handler)
+    ids = _events(600, "test.pump-race")
+    start = threading.Barrier(6)
+
+    def run():
+        try:
+            start.wait()
+            outbox.pump(batch=15)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(calls) == sorted(ids)  # every event once: none missed, none twice
+    assert not OutboxEvent.objects.filter(pk__in=ids, dispatched_at__isnull=True).exists()
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (REDIS_URL) for the pump's flag")
+def test_many_commits_wake_one_pump_and_a_new_event_after_it_started_wakes_another(monkeypatch):
+    from omnichannel import tasks
+
+    celery_app.conf.task_always_eager = False  # the eager_celery fixture puts it back
+    woken = []
+    monkeypatch.setattr(tasks.outbox_pump, "delay", lambda: woken.append(1))
+    outbox._pump_redis().delete(outbox._pump_flag())
+    for _ in range(5):
+        assert outbox._wake_pump() is True
+    assert woken == [1]  # one message for five commits while no pump has started
+    outbox.pump()  # the pump clears the flag before it reads
+    outbox._wake_pump()
+    assert woken == [1, 1]
+
+    def broken():
+        raise ConnectionError("broker down")
+
+    outbox.pump()
+    monkeypatch.setattr(tasks.outbox_pump, "delay", broken)
+    with pytest.raises(ConnectionError):
+        outbox._wake_pump()
+    monkeypatch.setattr(tasks.outbox_pump, "delay", lambda: woken.append(1))
+    outbox._wake_pump()  # the flag was not left set: the next event wakes a pump
+    assert woken == [1, 1, 1]
+    outbox._pump_redis().delete(outbox._pump_flag())
