@@ -7,12 +7,11 @@ import os
 import threading
 
 import pytest
-from django.db import connection
 
 from omnichannel import outbox
 from omnichannel.celery import app as celery_app
 from omnichannel.models import OutboxEvent
-from tests.conftest import requires_postgres
+from tests.conftest import requires_postgres, run_at_once
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,20 +52,7 @@ def test_pumps_running_at_once_never_take_the_same_event():
 
     outbox.register("test.pump-race", handler)
     ids = _events(600, "test.pump-race")
-    start = threading.Barrier(6)
-
-    def run():
-        try:
-            start.wait()
-            outbox.pump(batch=15)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_at_once(lambda: outbox.pump(batch=15), 6)
     assert sorted(calls) == sorted(ids)  # every event once: none missed, none twice
     assert not OutboxEvent.objects.filter(pk__in=ids, dispatched_at__isnull=True).exists()
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from omnichannel.errors import DomainError
-from tests.conftest import requires_postgres
+from tests.conftest import requires_postgres, run_at_once
 from tests.warehouse.floor_setup import build_floor, fulfillment_at, in_bin, place, special
 from warehouse.checks import bin_violations
 from warehouse.models import PickTask
@@ -23,25 +21,17 @@ def test_the_same_unit_is_picked_once():
     with transaction.atomic():
         pick_list = picking.pick_list_create(floor.wh, [fulfillment_at(order, floor.wh)], kind="single", actor="p")
     task = pick_list.tasks.get()
-    barrier = threading.Barrier(4)
     outcomes: list[str] = []
 
     def picker() -> None:
         try:
-            barrier.wait()
             with transaction.atomic():
                 picking.pick_scan(task, bin_code="WH1-A-01-1", item_code=floor.shirt.barcode, actor="p")
             outcomes.append("picked")
         except DomainError as error:
             outcomes.append(error.code)
-        finally:
-            connection.close()
 
-    threads = [threading.Thread(target=picker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_at_once(picker, 4)
     assert sorted(outcomes) == ["not_ready", "not_ready", "not_ready", "picked"]
     assert PickTask.objects.get(pk=task.pk).picked == 1
     assert in_bin(floor.bins["A-01-1"], floor.shirt) == 9
