@@ -112,11 +112,13 @@ def _enqueue_dispatch_many(event_ids: list[int]) -> None:
 # --- The pump: one task drains the outbox in batches, woken through a Redis flag ---------
 #
 # With a Redis broker, a committed event does not cost a Celery message of its own: the
-# publisher sets a flag (SET NX) and sends `outbox_pump` only if the flag was not set, and
-# the pump clears the flag before it reads. An event committed before the clear is read by
-# that pump; one committed after it sets the flag again and wakes another pump. Pumps claim
-# events in batches (FOR UPDATE SKIP LOCKED, counted in `attempts`), so two never take the
-# same event; a claimed event a crashed pump left behind is the sweep's, like a lost message.
+# publisher sets a flag (SET NX) and sends `outbox_pump` only if the flag was not set. While
+# the flag is set, a pump is queued or draining, and commits send nothing. The pump clears
+# the flag only when it finds nothing left, and then looks once more: an event committed
+# before the clear is in that last look, and one committed after it sets the flag again and
+# wakes a new pump. Pumps claim events in batches (FOR UPDATE SKIP LOCKED, counted in
+# `attempts`), so two never take the same event; a claimed event a crashed pump left behind
+# is the sweep's, like a lost message. Under load, one pump drains batch after batch.
 
 PUMP_BATCH = 100
 PUMP_FLAG_TTL_S = 10  # a pump message lost with its flag set delays events by this much at most
@@ -161,20 +163,31 @@ def _wake_pump() -> bool:
     return True
 
 
-def pump(batch: int = PUMP_BATCH, max_batches: int = 50) -> int:
-    """Dispatch every event waiting, oldest first, a claimed batch at a time. Returns how
-    many events it took."""
+def pump(batch: int = PUMP_BATCH, max_batches: int = 200) -> int:
+    """Dispatch every event waiting, oldest first, a claimed batch at a time, until none is
+    left. Returns how many events it took."""
     client = _pump_redis()
-    if client is not None:
-        client.delete(_pump_flag())  # from here on, a new event wakes another pump
+    flag = _pump_flag()
     taken = 0
     for _ in range(max_batches):
         events = claim(limit=batch)
+        if not events:
+            if client is None:
+                return taken
+            client.delete(flag)  # from here on, a commit wakes a new pump...
+            events = claim(limit=batch)  # ...and what committed before is seen here
+            if not events:
+                return taken
+            if not client.set(flag, "1", nx=True, ex=PUMP_FLAG_TTL_S):
+                _dispatch_events(events, counted=True)  # a new pump was woken meanwhile: it goes on
+                return taken + len(events)
+        elif client is not None:
+            client.expire(flag, PUMP_FLAG_TTL_S)  # still draining: commits need not wake another
         _dispatch_events(events, counted=True)
         taken += len(events)
-        if len(events) < batch:
-            return taken
-    _wake_pump()  # more than max_batches waiting: hand over to a fresh task
+    if client is not None:
+        client.delete(flag)
+    _wake_pump()  # a long drain hands over to a fresh task
     return taken
 
 

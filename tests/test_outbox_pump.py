@@ -57,29 +57,81 @@ def test_pumps_running_at_once_never_take_the_same_event():
     assert not OutboxEvent.objects.filter(pk__in=ids, dispatched_at__isnull=True).exists()
 
 
-@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (REDIS_URL) for the pump's flag")
-def test_many_commits_wake_one_pump_and_a_new_event_after_it_started_wakes_another(monkeypatch):
+needs_redis = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (REDIS_URL) for the pump's flag")
+
+
+@pytest.fixture
+def woken(monkeypatch):
+    """Pump messages sent, with the flag in Redis as a web process would see it."""
     from omnichannel import tasks
 
     celery_app.conf.task_always_eager = False  # the eager_celery fixture puts it back
-    woken = []
-    monkeypatch.setattr(tasks.outbox_pump, "delay", lambda: woken.append(1))
+    sent: list[int] = []
+    monkeypatch.setattr(tasks.outbox_pump, "delay", lambda: sent.append(1))
     outbox._pump_redis().delete(outbox._pump_flag())
+    yield sent
+    outbox._pump_redis().delete(outbox._pump_flag())
+
+
+@needs_redis
+def test_commits_wake_one_pump_and_none_while_it_drains(woken):
     for _ in range(5):
         assert outbox._wake_pump() is True
-    assert woken == [1]  # one message for five commits while no pump has started
-    outbox.pump()  # the pump clears the flag before it reads
+    assert woken == [1]  # one message for five commits while the pump is queued
+    assert outbox.pump() == 0  # found nothing: it clears the flag on its way out
     outbox._wake_pump()
     assert woken == [1, 1]
+
+
+@needs_redis
+def test_an_event_committed_while_the_pump_drains_is_dispatched_by_it_without_a_message(woken):
+    seen = []
+
+    def handler(event):
+        seen.append(event.payload["i"])
+        if event.payload["i"] == 0:  # another request commits meanwhile
+            OutboxEvent.objects.create(type="test.pump-late", aggregate_type="t", aggregate_id="1", payload={"i": 1})
+            outbox._wake_pump()
+
+    outbox.register("test.pump-late", handler)
+    outbox._wake_pump()
+    _events(1, "test.pump-late")
+    assert outbox.pump() == 2
+    assert seen == [0, 1] and woken == [1]
+
+
+@needs_redis
+def test_an_event_committed_just_after_the_last_empty_read_is_not_stranded(woken, monkeypatch):
+    seen = []
+    outbox.register("test.pump-edge", lambda event: seen.append(event.pk))
+    real, reads = outbox.claim, []
+
+    def claim(**kwargs):
+        found = real(**kwargs)
+        reads.append(len(found))
+        if len(reads) == 1:  # a commit lands between the pump's empty read and its clearing the flag
+            late = _events(1, "test.pump-edge")
+            outbox._wake_pump()  # the flag is still set: no message
+            seen.append(("late", late[0]))
+        return found
+
+    monkeypatch.setattr(outbox, "claim", claim)
+    outbox._wake_pump()
+    assert outbox.pump() == 1  # the look after clearing the flag finds it
+    assert seen[0][0] == "late" and seen[1] == seen[0][1]
+    assert woken == [1]
+
+
+@needs_redis
+def test_a_failed_pump_message_does_not_leave_the_flag_set(woken, monkeypatch):
+    from omnichannel import tasks
 
     def broken():
         raise ConnectionError("broker down")
 
-    outbox.pump()
     monkeypatch.setattr(tasks.outbox_pump, "delay", broken)
     with pytest.raises(ConnectionError):
         outbox._wake_pump()
     monkeypatch.setattr(tasks.outbox_pump, "delay", lambda: woken.append(1))
-    outbox._wake_pump()  # the flag was not left set: the next event wakes a pump
-    assert woken == [1, 1, 1]
-    outbox._pump_redis().delete(outbox._pump_flag())
+    outbox._wake_pump()  # the next event wakes a pump
+    assert woken == [1]
