@@ -120,7 +120,8 @@ def _enqueue_dispatch_many(event_ids: list[int]) -> None:
 # `attempts`), so two never take the same event; a claimed event a crashed pump left behind
 # is the sweep's, like a lost message. Under load, one pump drains batch after batch.
 
-PUMP_BATCH = 100
+PUMP_BATCH = 25
+PUMP_SLOTS = 4  # pumps at most at once: a full batch (a backlog) wakes a helper in the next slot
 PUMP_FLAG_TTL_S = 10  # a pump message lost with its flag set delays events by this much at most
 _pump_client: Any = None
 
@@ -140,34 +141,36 @@ def _pump_redis():
     return _pump_client
 
 
-def _pump_flag() -> str:
+def _pump_flag(slot: int = 0) -> str:
     from django.db import connection
 
-    return f"omnichannel:outbox:pump:{connection.settings_dict['NAME']}"
+    return f"omnichannel:outbox:pump:{connection.settings_dict['NAME']}:{slot}"
 
 
-def _wake_pump() -> bool:
-    """Make sure a pump will read the events just committed. False: no Redis broker here
-    (the caller sends a dispatch task for its own events instead)."""
+def _wake_pump(slot: int = 0) -> bool:
+    """Make sure a pump will read the events just committed (slot 0: what commits wake; a
+    higher slot: a helper for a backlog). False: no Redis broker here (the caller sends a
+    dispatch task for its own events instead)."""
     from omnichannel.tasks import outbox_pump
 
     client = _pump_redis()
     if client is None:
         return False
-    if client.set(_pump_flag(), "1", nx=True, ex=PUMP_FLAG_TTL_S):
+    if client.set(_pump_flag(slot), "1", nx=True, ex=PUMP_FLAG_TTL_S):
         try:
-            outbox_pump.delay()
+            outbox_pump.delay(slot)
         except Exception:
-            client.delete(_pump_flag())  # the next event tries again
+            client.delete(_pump_flag(slot))  # the next event tries again
             raise
     return True
 
 
-def pump(batch: int = PUMP_BATCH, max_batches: int = 200) -> int:
+def pump(slot: int = 0, *, batch: int = PUMP_BATCH, max_batches: int = 400) -> int:
     """Dispatch every event waiting, oldest first, a claimed batch at a time, until none is
-    left. Returns how many events it took."""
+    left. A full batch means a backlog: the next slot's pump is woken to help. Returns how
+    many events this pump took."""
     client = _pump_redis()
-    flag = _pump_flag()
+    flag = _pump_flag(slot)
     taken = 0
     for _ in range(max_batches):
         events = claim(limit=batch)
@@ -175,6 +178,8 @@ def pump(batch: int = PUMP_BATCH, max_batches: int = 200) -> int:
             if client is None:
                 return taken
             client.delete(flag)  # from here on, a commit wakes a new pump...
+            if slot:
+                return taken  # (a helper: slot 0's pump or the next commit covers the rest)
             events = claim(limit=batch)  # ...and what committed before is seen here
             if not events:
                 return taken
@@ -183,11 +188,13 @@ def pump(batch: int = PUMP_BATCH, max_batches: int = 200) -> int:
                 return taken + len(events)
         elif client is not None:
             client.expire(flag, PUMP_FLAG_TTL_S)  # still draining: commits need not wake another
+            if len(events) == batch and slot + 1 < PUMP_SLOTS:
+                _wake_pump(slot + 1)
         _dispatch_events(events, counted=True)
         taken += len(events)
     if client is not None:
         client.delete(flag)
-    _wake_pump()  # a long drain hands over to a fresh task
+    _wake_pump(slot)  # a long drain hands over to a fresh task
     return taken
 
 

@@ -20,9 +20,9 @@ def outbox_dispatch_many(event_ids: list[int]) -> None:
 
 
 @shared_task(name="omnichannel.tasks.outbox_pump")
-def outbox_pump() -> int:
+def outbox_pump(slot: int = 0) -> int:
     """Drain the outbox in claimed batches (woken by outbox._wake_pump)."""
-    return outbox.pump()
+    return outbox.pump(slot)
 
 
 @shared_task(name="omnichannel.tasks.outbox_sweep")

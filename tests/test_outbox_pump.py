@@ -67,20 +67,21 @@ def woken(monkeypatch):
 
     celery_app.conf.task_always_eager = False  # the eager_celery fixture puts it back
     sent: list[int] = []
-    monkeypatch.setattr(tasks.outbox_pump, "delay", lambda: sent.append(1))
-    outbox._pump_redis().delete(outbox._pump_flag())
+    monkeypatch.setattr(tasks.outbox_pump, "delay", lambda slot=0: sent.append(slot))
+    flags = [outbox._pump_flag(slot) for slot in range(outbox.PUMP_SLOTS)]
+    outbox._pump_redis().delete(*flags)
     yield sent
-    outbox._pump_redis().delete(outbox._pump_flag())
+    outbox._pump_redis().delete(*flags)
 
 
 @needs_redis
 def test_commits_wake_one_pump_and_none_while_it_drains(woken):
     for _ in range(5):
         assert outbox._wake_pump() is True
-    assert woken == [1]  # one message for five commits while the pump is queued
+    assert woken == [0]  # one message for five commits while the pump is queued
     assert outbox.pump() == 0  # found nothing: it clears the flag on its way out
     outbox._wake_pump()
-    assert woken == [1, 1]
+    assert woken == [0, 0]
 
 
 @needs_redis
@@ -97,7 +98,7 @@ def test_an_event_committed_while_the_pump_drains_is_dispatched_by_it_without_a_
     outbox._wake_pump()
     _events(1, "test.pump-late")
     assert outbox.pump() == 2
-    assert seen == [0, 1] and woken == [1]
+    assert seen == [0, 1] and woken == [0]
 
 
 @needs_redis
@@ -119,19 +120,32 @@ def test_an_event_committed_just_after_the_last_empty_read_is_not_stranded(woken
     outbox._wake_pump()
     assert outbox.pump() == 1  # the look after clearing the flag finds it
     assert seen[0][0] == "late" and seen[1] == seen[0][1]
-    assert woken == [1]
+    assert woken == [0]
 
 
 @needs_redis
 def test_a_failed_pump_message_does_not_leave_the_flag_set(woken, monkeypatch):
     from omnichannel import tasks
 
-    def broken():
+    def broken(slot=0):
         raise ConnectionError("broker down")
 
     monkeypatch.setattr(tasks.outbox_pump, "delay", broken)
     with pytest.raises(ConnectionError):
         outbox._wake_pump()
-    monkeypatch.setattr(tasks.outbox_pump, "delay", lambda: woken.append(1))
+    monkeypatch.setattr(tasks.outbox_pump, "delay", lambda slot=0: woken.append(slot))
     outbox._wake_pump()  # the next event wakes a pump
-    assert woken == [1]
+    assert woken == [0]
+
+
+@needs_redis
+def test_a_backlog_wakes_helper_pumps_and_a_helper_leaves_when_it_is_drained(woken):
+    seen = []
+    outbox.register("test.pump-backlog", lambda event: seen.append(event.pk))
+    ids = _events(60, "test.pump-backlog")
+    outbox._wake_pump()
+    assert outbox.pump(batch=25) == 60  # 25 + 25 + 10: two full batches
+    assert woken == [0, 1]  # the commit's pump, then one helper (its slot was free once)
+    assert outbox.pump(1, batch=25) == 0  # the helper finds nothing and clears its flag
+    assert not outbox._pump_redis().exists(outbox._pump_flag(1))
+    assert sorted(seen) == ids
