@@ -6,6 +6,6 @@ class ChannelsSyncConfig(AppConfig):
     verbose_name = "Sales channels"
 
     def ready(self) -> None:
-        from channels_sync import handlers
+        from channels_sync import handlers, schema  # noqa: F401 - schema registers the OpenAPI auth scheme
 
         handlers.register_all()

@@ -192,6 +192,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One clear name per choice set (drf-spectacular would otherwise invent StatusDe3Enum and the like).
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.Order.Status",
+        "FulfillmentStatusEnum": "orders.models.Fulfillment.Status",
+        "DeliveryMethodEnum": "orders.models.DeliveryMethod",
+        "DeliveryOptionKindEnum": ["ship", "same_day", "pickup"],
+        "StockStateEnum": ["available", "quality_control", "damaged"],
+    },
 }
 
 # --- Domain settings -----------------------------------------------------

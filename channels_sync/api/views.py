@@ -13,6 +13,7 @@ from omnichannel.permissions import IsChannel, IsChannelOrStaff, principal_of
 from orders import selectors as order_selectors
 from orders.api import serializers as order_serializers
 from orders.api.views import OrderFilter
+from orders.models import Order
 
 MAX_IDEMPOTENCY_KEY = 255
 
@@ -35,6 +36,8 @@ class OrdersApi(generics.ListAPIView):
         return [IsChannel()] if self.request.method == "POST" else [IsChannelOrStaff()]
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the OpenAPI schema is built without a caller
+            return Order.objects.none()
         return order_selectors.order_list(principal_of(self.request)).order_by("-placed_at", "-pk")
 
     @extend_schema(
