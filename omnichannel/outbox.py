@@ -36,13 +36,15 @@ def handlers_for(event_type: str) -> list[Handler]:
 
 
 def publish(event_type: str, aggregate_type: str, aggregate_id: Any, payload: dict[str, Any]) -> OutboxEvent:
-    """Append an event. Caller holds a transaction; dispatch is enqueued on commit."""
+    """Append an event. Caller holds a transaction; it is handed on for dispatch on commit."""
     return publish_many([(event_type, aggregate_type, aggregate_id, payload)])[0]
 
 
 def publish_many(events: list[tuple[str, str, Any, dict[str, Any]]]) -> list[OutboxEvent]:
     """Append several events (type, aggregate type, aggregate id, payload) in one INSERT;
-    one dispatch task for all of them is enqueued on commit. Caller holds a transaction.
+    on commit they are handed on for dispatch (`_enqueue_dispatch_many`: in a worker, at
+    once; with a Redis broker, by waking the pump; else one dispatch task for all of them).
+    Caller holds a transaction.
 
     An event no handler listens to is stored already dispatched (it stays in the table as a
     record) and costs no task."""
