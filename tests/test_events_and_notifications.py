@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 import threading
@@ -282,3 +283,24 @@ def test_production_mode_refuses_the_development_secret_key():
     ok = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "CRITICAL"], cwd=ROOT,
                         env=env, capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stderr
+
+
+def test_production_https_settings_come_from_the_environment():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SECURE_") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env.update(DEBUG="0", SECRET_KEY=secrets.token_urlsafe(50), DJANGO_SETTINGS_MODULE="omnichannel.settings")
+    plain = subprocess.run([sys.executable, "manage.py", "check", "--deploy"], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert "security.W008" in plain.stderr and "security.W004" in plain.stderr  # off unless asked for
+    env.update(SECURE_SSL_REDIRECT="1", SECURE_HSTS_SECONDS="31536000", SECURE_HSTS_INCLUDE_SUBDOMAINS="1",
+               SECURE_HSTS_PRELOAD="1", SECURE_PROXY_SSL_HEADER="1", ALLOWED_HOSTS="testserver")
+    https = subprocess.run([sys.executable, "manage.py", "check", "--deploy"], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert https.returncode == 0 and "no issues" in https.stdout, https.stderr
+    probe = ("from django.test import Client; c = Client(); "
+             "print(c.get('/health/').status_code, c.get('/api/docs/').status_code, "
+             "c.get('/health/', HTTP_X_FORWARDED_PROTO='https').status_code, "
+             "c.get('/health/', secure=True)['Strict-Transport-Security'])")
+    out = subprocess.run([sys.executable, "manage.py", "shell", "-c", probe], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip().splitlines()[-1].split() == ["200", "301", "200", "max-age=31536000;", "includeSubDomains;",
+                                                          "preload"], out.stderr
