@@ -51,4 +51,4 @@ def _token_lookup(key_hash: str) -> tuple[int, SalesChannel | None] | None:
     if not rows:
         return None
     token_id, *channel = rows[0]
-    return token_id, (rawsql.instance(SalesChannel, channel) if channel[0] is not None else None)
+    return token_id, rawsql.split(channel, SalesChannel)[0]

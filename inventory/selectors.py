@@ -13,11 +13,11 @@ from django.db.models.functions import Coalesce, Greatest, Replace, Upper
 from django.utils import timezone
 
 from inventory.engine.replenishment import SALE_REASONS, LevelFigures, Suggestion, suggest_transfers
-from inventory.models import Location, Reservation, Sku, StockLevel, StockMovement
+from inventory.models import AVAILABLE_UNITS, Location, Reservation, Sku, StockLevel, StockMovement
 from omnichannel import rawsql
 from omnichannel.localcache import ProcessCache
 
-AVAILABLE = F("on_hand") - F("reserved") - F("safety_stock") - F("damaged") - F("quality_control")
+AVAILABLE = AVAILABLE_UNITS
 
 
 @dataclass(frozen=True)
@@ -73,18 +73,31 @@ def locations_serving(method: str, pickup_location_id: int | None = None) -> lis
     return [loc for loc in rows if loc.can_ship]
 
 
+def _available_sql() -> str:
+    """AVAILABLE as SQL over the stock level table, compiled once per database vendor from
+    the one definition (inventory.models.AVAILABLE_UNITS)."""
+    vendor = connection.vendor
+    if vendor not in _AVAILABLE_SQL:
+        query = StockLevel.objects.annotate(avail=AVAILABLE).query
+        sql, params = query.get_compiler(connection=connection).compile(query.annotations["avail"])
+        if params:
+            raise ValueError("AVAILABLE must be made of columns only")
+        _AVAILABLE_SQL[vendor] = sql
+    return _AVAILABLE_SQL[vendor]
+
+
+_AVAILABLE_SQL: dict[str, str] = {}
+
+
 def stock_rows(sku_ids: Iterable[int], location_ids: Iterable[int] | None = None) -> list[StockRow]:
     """Available quantity per (SKU, location), positive rows only, without locks."""
     skus = sorted(set(sku_ids))
     locations = None if location_ids is None else sorted(set(location_ids))
     if not skus or locations == []:
         return []
-    # Written out (omnichannel.rawsql): every capture and every routing reads it. The sum
-    # is AVAILABLE, column for column.
-    col = {name: rawsql.column(StockLevel, name) for name in
-           ("id", "sku", "location", "on_hand", "reserved", "safety_stock", "damaged", "quality_control")}
-    available = (f"({col['on_hand']} - {col['reserved']} - {col['safety_stock']} - {col['damaged']} "
-                 f"- {col['quality_control']})")
+    # Written out (omnichannel.rawsql): every capture and every routing reads it.
+    col = {name: rawsql.column(StockLevel, name) for name in ("id", "sku", "location")}
+    available = _available_sql()
     sql = (f"SELECT {col['id']}, {col['sku']}, {col['location']}, {available} "  # noqa: S608
            f"FROM {rawsql.table(StockLevel)} WHERE {col['sku']} IN ({', '.join(['%s'] * len(skus))}) "
            f"AND {available} > 0")

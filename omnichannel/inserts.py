@@ -24,13 +24,11 @@ def insert_unless_conflict(obj: Model, conflict: Sequence[str] = ()) -> bool:
     meta = obj._meta
     quote = connection.ops.quote_name
     fields = [f for f in meta.concrete_fields if not (f.primary_key and getattr(obj, f.attname) is None)]
-    values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
     target = f"({', '.join(quote(meta.get_field(name).column) for name in conflict)}) " if conflict else ""
-    # identifiers come from the model; every value is a bound parameter
-    sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
-           f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT {target}DO NOTHING RETURNING {quote(meta.pk.column)}")
+    sql = (f"{_insert_head(meta, fields)}({', '.join(['%s'] * len(fields))}) "
+           f"ON CONFLICT {target}DO NOTHING RETURNING {quote(meta.pk.column)}")
     with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+        cursor.execute(sql, _prepared([obj], fields))
         row = cursor.fetchone()
     if row is None:
         return False
@@ -55,16 +53,24 @@ def insert_all(objs: Sequence[Model], *, batch: int = 500) -> list[Model]:
     if not objs:
         return objs
     meta = objs[0]._meta
-    quote = connection.ops.quote_name
     fields = [f for f in meta.concrete_fields if not f.primary_key]
-    head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "  # noqa: S608
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     for start in range(0, len(objs), batch):
         chunk = objs[start:start + batch]
-        params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in chunk for f in fields]
-        # identifiers come from the model; every value is a bound parameter
-        sql = head + ", ".join([row] * len(chunk)) + f" RETURNING {quote(meta.pk.column)}"
+        sql = (_insert_head(meta, fields) + ", ".join([row] * len(chunk))
+               + f" RETURNING {connection.ops.quote_name(meta.pk.column)}")
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            cursor.execute(sql, _prepared(chunk, fields))
             mark_saved(chunk, [r[0] for r in cursor.fetchall()])
     return objs
+
+
+def _insert_head(meta, fields) -> str:
+    """`INSERT INTO table (columns) VALUES ` (identifiers from the model; values are bound)."""
+    quote = connection.ops.quote_name
+    return f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES "  # noqa: S608
+
+
+def _prepared(objs: Sequence[Model], fields) -> list[Any]:
+    """Each field's value of each instance, as `save()` prepares it (`auto_now_add` included)."""
+    return [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]

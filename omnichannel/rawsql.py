@@ -61,6 +61,17 @@ def instance(model: type[M], values: Sequence[Any]) -> M:
     return model.from_db(connection.alias, None, converted)
 
 
+def split(row: Sequence[Any], *models: type[Model]) -> list[Model | None]:
+    """The instances in a row of `columns(a, ...), columns(b, ...), ...` (a join), one per
+    model; None for a model whose columns are all NULL (an outer join that found nothing)."""
+    found, start = [], 0
+    for model in models:
+        values = row[start:start + width(model)]
+        start += len(values)
+        found.append(None if all(v is None for v in values) else instance(model, values))
+    return found
+
+
 def fetch(sql: str, params: Sequence[Any]) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -77,9 +77,7 @@ def _order_with_customer(order_id) -> Order | None:
     rows = rawsql.fetch(sql, [order_id])
     if not rows:
         return None
-    width = rawsql.width(Order)
-    order = rawsql.instance(Order, rows[0][:width])
-    order.customer = rawsql.instance(Customer, rows[0][width:])
+    order, order.customer = rawsql.split(rows[0], Order, Customer)
     return order
 
 
@@ -89,21 +87,19 @@ def notification_deliver(event: OutboxEvent) -> bool:
     notification, claimed = notification_prepare(event)
     if notification is None:
         return False
-    return notification_send(notification.pk, notification, claimed=claimed)
+    return notification_send(notification, claimed=claimed)
 
 
-def notification_send(notification_id: int, prepared: CustomerNotification | None = None, *,
-                      claimed: bool = False) -> bool:
+def notification_send(notification: CustomerNotification, *, claimed: bool = False) -> bool:
     """Send a prepared notification unless already sent. The row is claimed with a
     conditional update, so two workers never both send it (`claimed`: the caller holds the
-    claim already, as `notification_prepare` gives it for a new row). `prepared`: the row as
-    `notification_prepare` returned it (what is sent never changes), saving a read."""
+    claim already, as `notification_prepare` gives it for a new row). What is sent (subject,
+    body, recipient) never changes once written, so the row as prepared is sent."""
+    notification_id = notification.pk
     if not claimed and not CustomerNotification.objects.filter(
             pk=notification_id, status__in=[CustomerNotification.Status.PENDING, CustomerNotification.Status.FAILED]
     ).update(status=CustomerNotification.Status.SENDING):
         return False
-    notification = prepared if prepared is not None and prepared.pk == notification_id \
-        else CustomerNotification.objects.get(pk=notification_id)
     try:
         send_mail(notification.subject, notification.body, settings.DEFAULT_FROM_EMAIL, [notification.recipient])
     except Exception as exc:

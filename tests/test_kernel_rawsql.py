@@ -44,9 +44,13 @@ def test_a_row_from_a_join_splits_into_its_models(network, channel_client):
            f"FROM {rawsql.table(Order)} o JOIN {rawsql.table(type(order.customer))} c ON c.id = o.customer_id "
            f"WHERE o.id = %s")
     (row,) = rawsql.fetch(sql, [order.pk])
-    width = rawsql.width(Order)
-    assert values(rawsql.instance(Order, row[:width])) == values(order)
-    assert values(rawsql.instance(type(order.customer), row[width:])) == values(order.customer)
+    built, customer = rawsql.split(row, Order, type(order.customer))
+    assert values(built) == values(order) and values(customer) == values(order.customer)
+    # an outer join that found nothing: None for that model
+    missing = (f"SELECT {rawsql.columns(Order, 'o')}, {rawsql.columns(SalesChannel, 'c')} "  # noqa: S608
+               f"FROM {rawsql.table(Order)} o LEFT JOIN {rawsql.table(SalesChannel)} c ON c.id = -1 WHERE o.id = %s")
+    built, channel = rawsql.split(rawsql.fetch(missing, [order.pk])[0], Order, SalesChannel)
+    assert values(built) == values(order) and channel is None
 
 
 def test_update_sets_prepared_values_and_counters_and_leaves_auto_now_alone(network, channel_client):

@@ -97,11 +97,9 @@ def _lines_with_skus(order: Order) -> list[OrderLine]:
            f"FROM {rawsql.table(OrderLine)} l JOIN {rawsql.table(Sku)} s "
            f"ON s.{rawsql.column(Sku, 'id')} = l.{rawsql.column(OrderLine, 'sku')} "
            f"WHERE l.{rawsql.column(OrderLine, 'order')} = %s ORDER BY l.{rawsql.column(OrderLine, 'line_number')}")
-    width = rawsql.width(OrderLine)
     lines = []
     for row in rawsql.fetch(sql, [order.pk]):
-        line = rawsql.instance(OrderLine, row[:width])
-        line.sku = rawsql.instance(Sku, row[width:])
+        line, line.sku = rawsql.split(row, OrderLine, Sku)
         lines.append(line)
     return lines
 

@@ -20,19 +20,16 @@ DONE = {F.DELIVERED, F.PICKED_UP}
 @dataclass(frozen=True)
 class Known:
     """What a caller already holds in memory (the router, say), so deriving the status need
-    not read it again: every fulfillment's status, the order's lines (current quantities
-    and backorders) and, if known, how many units are in no fulfillment."""
+    not read it again: every fulfillment's status, the order's lines (with backorders) and
+    how many units are in no fulfillment."""
 
     statuses: list[str]
     lines: list[OrderLine]
-    unrouted: int | None = None  # units in no fulfillment, when the caller knows
+    unrouted: int
 
 
-def unrouted_units(order: Order, lines: list[OrderLine] | None = None) -> int:
-    if lines is None:
-        wanted = order.lines.aggregate(total=Sum("quantity"))["total"] or 0
-    else:
-        wanted = sum(line.quantity for line in lines)
+def unrouted_units(order: Order) -> int:
+    wanted = order.lines.aggregate(total=Sum("quantity"))["total"] or 0
     placed = (Allocation.objects.filter(order_line__order=order, is_active=True, fulfillment__isnull=False)
               .aggregate(total=Sum("quantity"))["total"] or 0)
     return wanted - placed
@@ -43,10 +40,7 @@ def derive_status(order: Order, known: Known | None = None) -> str:
         return order.status
     every = known.statuses if known else order.fulfillments.values_list("status", flat=True)
     statuses = [s for s in every if s in LIVE]
-    if known is not None and known.unrouted is not None:
-        unrouted = known.unrouted
-    else:
-        unrouted = unrouted_units(order, known.lines if known else None)
+    unrouted = known.unrouted if known else unrouted_units(order)
     if not statuses:
         if known:
             backordered = any(line.backordered_quantity > 0 for line in known.lines)
