@@ -16,6 +16,7 @@ from orders.models import (
     Customer,
     CustomerNotification,
     Fulfillment,
+    LocationDayLoad,
     Order,
     OrderEvent,
     OrderLine,
@@ -186,6 +187,16 @@ class AllocationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["order_line__order__number", "fulfillment__number"]
     list_select_related = ["order_line", "location", "fulfillment"]
     ordering = ["-pk"]
+
+
+@admin.register(LocationDayLoad)
+class LocationDayLoadAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The daily-capacity counters (one location's day is the sum of its shards)."""
+
+    list_display = ["day", "location", "shard", "fulfillments"]
+    list_filter = ["day", "location"]
+    list_select_related = ["location"]
+    ordering = ["-day", "location", "shard"]
 
 
 @admin.register(OrderEvent)

@@ -151,6 +151,27 @@ class Fulfillment(models.Model):
         return self.number
 
 
+class LocationDayLoad(models.Model):
+    """How many fulfillments a location took on one local day (rejected and cancelled ones
+    not counted): what routing and promises check its daily order capacity against.
+
+    Kept as a counter because counting the day's fulfillments on every routing grows with the
+    day. A location's day is spread over a few rows (`shard`), each routing adding to one at
+    random, so concurrent routings to a location rarely wait on each other's row lock; the
+    day's figure is their sum. Written only by `orders.services.capacity`."""
+
+    location = models.ForeignKey("inventory.Location", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    shard = models.PositiveSmallIntegerField()
+    fulfillments = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["location", "day", "shard"], name="location_day_load_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.location_id} {self.day} #{self.shard}: {self.fulfillments}"
+
+
 class Allocation(models.Model):
     """Units of an order line held by one reservation at one location.
 

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.db.models import F
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from orders.models import Customer, Fulfillment, Order
-from orders.services.planner import orders_today
+from orders.models import Customer, LocationDayLoad, Order
+from orders.services import capacity
 from tests.conftest import requires_postgres
 
 pytestmark = [requires_postgres, pytest.mark.postgres, pytest.mark.django_db]
@@ -23,29 +23,26 @@ def _plan(sql: str) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
-def test_the_daily_capacity_count_reads_today_only_not_the_locations_history(network, web_channel):
+def test_the_daily_capacity_count_reads_today_only_not_the_locations_history(network):
     locations = [network["WH1"], network["ST1"], network["ST2"]]
-    customer = Customer.objects.create(email="history@example.com")
-    orders = Order.objects.bulk_create(
-        Order(number=f"OC-H{i:06d}", channel=web_channel, customer=customer, delivery_method="ship",
-              ship_line1="Damrak 1", ship_city="Amsterdam", ship_country="NL")
-        for i in range(6000))
-    Fulfillment.objects.bulk_create(
-        Fulfillment(order=order, number=f"{order.number}-1", location=locations[i % 3])
-        for i, order in enumerate(orders))
-    # A year of history: all but the last 30 made before today.
-    Fulfillment.objects.exclude(number__in=[f"{o.number}-1" for o in orders[-30:]]).update(
-        created_at=F("created_at") - timedelta(days=2) - F("id") % 365 * timedelta(days=1))
+    today = timezone.localdate()
+    # A year of counters for each location, every shard used, then today's.
+    LocationDayLoad.objects.bulk_create(
+        LocationDayLoad(location=location, day=today - timedelta(days=d), shard=s, fulfillments=1)
+        for location in locations for d in range(1, 366) for s in range(capacity.SHARDS))
+    LocationDayLoad.objects.bulk_create(
+        LocationDayLoad(location=location, day=today, shard=s, fulfillments=5)
+        for location in locations for s in (1, 6))
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE orders_fulfillment")
+        cursor.execute("ANALYZE orders_locationdayload")
 
     with CaptureQueriesContext(connection) as ctx:
-        counts = orders_today([loc.pk for loc in locations])
+        counts = capacity.orders_today([loc.pk for loc in locations])
 
     assert counts == {locations[0].pk: 10, locations[1].pk: 10, locations[2].pk: 10}
     plan = _plan(ctx.captured_queries[-1]["sql"])
-    assert "fulfillment_location_day" in plan, plan
-    assert "Seq Scan on orders_fulfillment" not in plan, plan
+    assert "location_day_load_unique" in plan, plan
+    assert "Seq Scan" not in plan, plan
 
 
 def test_a_small_channels_order_list_reads_its_newest_orders_by_index_not_everyones(network, web_channel,

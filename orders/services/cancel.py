@@ -4,6 +4,7 @@ from inventory import services as inventory_services
 from omnichannel.errors import InvalidTransition
 from orders import events
 from orders.models import Allocation, Fulfillment, Order
+from orders.services import capacity
 
 S = Fulfillment.Status
 TOO_LATE = {S.SHIPPED, S.DELIVERED, S.PICKED_UP}
@@ -20,7 +21,10 @@ def order_cancel(order: Order, *, actor: str, reason: str = "") -> Order:
     released = inventory_services.reservations_release([a.reservation_id for a in allocations],
                                                        reason="cancel", actor=actor)
     Allocation.objects.filter(pk__in=[a.pk for a in allocations]).update(is_active=False)
-    order.fulfillments.exclude(status__in={S.REJECTED, S.CANCELLED}).update(status=S.CANCELLED)
+    open_fulfillments = list(order.fulfillments.exclude(status__in=capacity.NOT_COUNTED)
+                             .values_list("pk", "location_id", "created_at"))
+    Fulfillment.objects.filter(pk__in=[pk for pk, _, _ in open_fulfillments]).update(status=S.CANCELLED)
+    capacity.fulfillments_dropped((loc, at) for _, loc, at in open_fulfillments)
     old = order.status
     Order.objects.filter(pk=order.pk).update(status=Order.Status.CANCELLED)
     order.status = Order.Status.CANCELLED

@@ -23,6 +23,7 @@ from orders.models import (
     OrderLine,
     RoutingDecision,
 )
+from orders.services import capacity
 from orders.services.allocation import reserve_plan
 from orders.services.cancel import order_cancel
 from orders.services.fulfillment import fulfillment_lock
@@ -74,6 +75,7 @@ def fulfillment_short(fulfillment: Fulfillment, *, order_line_id: int, missing: 
         old = fulfillment.status
         Fulfillment.objects.filter(pk=fulfillment.pk).update(status=S.CANCELLED)
         fulfillment.status = S.CANCELLED
+        capacity.fulfillments_dropped([(fulfillment.location_id, fulfillment.created_at)])
         events.record(fulfillment.order, "fulfillment.cancelled", actor=actor, fulfillment=fulfillment,
                       status_from=old, status_to=S.CANCELLED, message="Nothing left to pick", publish=False)
     refresh_order_status(fulfillment.order, actor=actor)

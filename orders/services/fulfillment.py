@@ -21,6 +21,7 @@ from omnichannel.errors import InvalidTransition, ValidationFailed
 from orders import events
 from orders.errors import PickupCodeInvalid, PickupCodeLocked, WrongDeliveryMethod
 from orders.models import Allocation, DeliveryMethod, Fulfillment, Order
+from orders.services import capacity
 from orders.services.numbers import new_pickup_code
 from orders.services.status import refresh_order_status
 from transport import services as transport_services
@@ -56,6 +57,8 @@ def _transition(fulfillment: Fulfillment, allowed: set[str], new: str, action: s
     for key, value in fields.items():
         setattr(fulfillment, key, value)
     fulfillment.save(update_fields=["status", "updated_at", *fields])
+    if new in capacity.NOT_COUNTED and old not in capacity.NOT_COUNTED:
+        capacity.fulfillments_dropped([(fulfillment.location_id, fulfillment.created_at)])
     order = fulfillment.order
     refresh_order_status(order, actor=actor, announce=False)
     events.record(order, event_type, actor=actor, fulfillment=fulfillment, status_from=old, status_to=new,

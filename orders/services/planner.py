@@ -6,13 +6,12 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from django.db.models import Count
 from django.utils import timezone
 
 from inventory import selectors as inventory_selectors
 from inventory.models import Location
 from omnichannel.localcache import ProcessCache
-from orders.models import Fulfillment, Order, OrderLine, RoutingRuleSet, default_cost_model, default_rules
+from orders.models import Order, OrderLine, RoutingRuleSet, default_cost_model, default_rules
 from orders.routing import (
     CandidateLocation,
     CostModel,
@@ -22,6 +21,7 @@ from orders.routing import (
     route_order,
 )
 from orders.routing import OrderLine as EngineLine
+from orders.services.capacity import orders_today
 from orders.sourcing import Plan
 
 COST_KEYS = ("per_shipment", "per_unit", "per_unit_km", "per_kg", "per_kg_km", "unfilled_unit_penalty",
@@ -67,14 +67,6 @@ def routing_order(order: Order, needs_by_line: list[tuple[OrderLine, int]], rule
     return RoutingOrder(id=order.number, lines=lines, method=order.delivery_method, lat=order.ship_latitude,
                         lng=order.ship_longitude, pickup_location=pickup, deadline=order.promised_by,
                         max_shipments=max_shipments)
-
-
-def orders_today(location_ids: list[int]) -> dict[int, int]:
-    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    rows = (Fulfillment.objects.filter(location_id__in=location_ids, created_at__gte=start)
-            .exclude(status__in=[Fulfillment.Status.REJECTED, Fulfillment.Status.CANCELLED])
-            .values_list("location_id").annotate(n=Count("pk")).values_list("location_id", "n"))
-    return dict(rows)
 
 
 def candidates(locations: dict[int, Location], sku_codes: dict[int, str],

@@ -15,7 +15,7 @@ from inventory.errors import UnknownSku
 from inventory.models import Location
 from omnichannel.errors import ValidationFailed
 from orders.promise import PromiseLocation, PromiseOption, PromiseRequest, PromiseService, promise
-from orders.services.planner import orders_today
+from orders.services.capacity import orders_today
 from transport import selectors as transport_selectors
 
 MAX_CART_LINES = 100

@@ -11,6 +11,7 @@ from django.utils import timezone
 from inventory import selectors as inventory_selectors
 from orders import events
 from orders.models import Allocation, Fulfillment, Order, OrderLine
+from orders.services import capacity
 from orders.services.status import refresh_order_status
 
 S = Fulfillment.Status
@@ -31,6 +32,7 @@ def allocations_released(reservation_ids: list[int], *, reason: str, actor: str)
         if not fulfillment.allocations.filter(is_active=True).exists() and fulfillment.status in BEFORE_PICKING:
             old = fulfillment.status
             Fulfillment.objects.filter(pk=fulfillment.pk).update(status=S.CANCELLED)
+            capacity.fulfillments_dropped([(fulfillment.location_id, fulfillment.created_at)])
             events.record(fulfillment.order, "fulfillment.cancelled", actor=actor, fulfillment=fulfillment,
                           status_from=old, status_to=S.CANCELLED, message=f"Stock gone ({reason})", publish=False)
     for alloc in allocations:

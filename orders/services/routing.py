@@ -20,7 +20,7 @@ from omnichannel import rawsql
 from omnichannel.inserts import insert_all
 from orders import events
 from orders.models import Allocation, Fulfillment, Order, OrderLine, RoutingDecision
-from orders.services import planner
+from orders.services import capacity, planner
 from orders.services.allocation import candidate_locations, destination_of, reserve_plan
 from orders.services.promise_service import delivery_estimates
 from orders.services.status import Known, refresh_order_status
@@ -202,6 +202,7 @@ def _apply(order: Order, needs_by_line, moves: _Moves, plan: Plan, actor: str, *
         numbered += 1
         fulfillments[loc_id] = Fulfillment(order=order, location_id=loc_id, number=f"{order.number}-{numbered}")
     insert_all(list(fulfillments.values()))
+    capacity.fulfillments_taken(fulfillments.values())
     for loc_id, alloc_ids in moves.keep_at.items():
         rawsql.update(Allocation, alloc_ids, {"fulfillment": fulfillments[loc_id]})
     if moves.release:
