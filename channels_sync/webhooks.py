@@ -43,18 +43,30 @@ def verify(secret: str, header: str, body: str, *, tolerance_s: int = 300, now: 
     return hmac.compare_digest(sign(secret, timestamp, body), header)
 
 
-def webhook_prepare(event: OutboxEvent) -> WebhookDelivery | None:
-    """The delivery row for this event and the order's channel, written once."""
+def webhook_channels(channel_ids) -> dict[int, SalesChannel]:
+    """Those of the channels that have a webhook URL, by id."""
+    ids = sorted({int(pk) for pk in channel_ids if pk})
+    if not ids:
+        return {}
+    # Written out (omnichannel.rawsql): every public event of every order asks, and most
+    # channels have no webhook.
+    found = rawsql.instances(SalesChannel, f"WHERE t.{rawsql.column(SalesChannel, 'id')} IN "
+                             f"({', '.join(['%s'] * len(ids))}) AND t.{rawsql.column(SalesChannel, 'webhook_url')} <> %s",
+                             [*ids, ""])
+    return {channel.pk: channel for channel in found}
+
+
+def webhook_prepare(event: OutboxEvent, channels: dict[int, SalesChannel] | None = None) -> WebhookDelivery | None:
+    """The delivery row for this event and the order's channel, written once. `channels`:
+    `webhook_channels` already read for this event's channel (a batch of events)."""
     channel_id = event.payload.get("channel_id")
     if event.type not in PUBLIC_EVENTS or not channel_id:
         return None
-    # Written out (omnichannel.rawsql): every public event of every order asks, and most
-    # channels have no webhook.
-    found = rawsql.instances(SalesChannel, f"WHERE t.{rawsql.column(SalesChannel, 'id')} = %s AND "
-                             f"t.{rawsql.column(SalesChannel, 'webhook_url')} <> %s", [channel_id, ""])
-    if not found:
+    if channels is None:
+        channels = webhook_channels([channel_id])
+    channel = channels.get(int(channel_id))
+    if channel is None:
         return None
-    channel = found[0]
     payload = {k: v for k, v in event.payload.items() if k not in {"pickup_code", "channel_id"}}
     body = json.dumps({"id": event.pk, "type": event.type, "created_at": event.created_at.isoformat(),
                        "data": payload}, sort_keys=True, default=str)

@@ -36,6 +36,34 @@ def insert_unless_conflict(obj: Model, conflict: Sequence[str] = ()) -> bool:
     return True
 
 
+def insert_many_unless_conflict(objs: Sequence[Model], conflict: Sequence[str]) -> list[Model]:
+    """`insert_unless_conflict` for several new instances of one model, in one statement.
+    Returns those inserted (pks set); the others, whose `conflict` fields match a row already
+    there (or an earlier one of `objs`), are left unsaved. The `conflict` fields must come
+    back from the database as they were given (ids, text)."""
+    objs = list(objs)
+    if not objs:
+        return []
+    meta = objs[0]._meta
+    quote = connection.ops.quote_name
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    keys = [meta.get_field(name) for name in conflict]
+    key_columns = ", ".join(quote(f.column) for f in keys)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = (_insert_head(meta, fields) + ", ".join([row] * len(objs))
+           + f" ON CONFLICT ({key_columns}) DO NOTHING RETURNING {quote(meta.pk.column)}, {key_columns}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, _prepared(objs, fields))
+        pks = {tuple(found[1:]): found[0] for found in cursor.fetchall()}
+    inserted = []
+    for obj in objs:
+        pk = pks.pop(tuple(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in keys), None)
+        if pk is not None:
+            mark_saved([obj], [pk])
+            inserted.append(obj)
+    return inserted
+
+
 def mark_saved(objs: Sequence[Model], pks: Sequence[Any]) -> None:
     """After an INSERT written by hand: each instance gets its pk and counts as saved."""
     for obj, pk in zip(objs, pks, strict=True):

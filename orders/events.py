@@ -54,21 +54,44 @@ def record(order: Order, event_type: str, *, actor: str, fulfillment: Fulfillmen
 def record_many(order: Order, entries: list[dict[str, Any]], *, actor: str) -> list[OrderEvent]:
     """Several `record()`s for one order in two INSERTs and one dispatch task. Each entry:
     type, and optionally fulfillment, status_from, status_to, message, payload, publish."""
-    rows = insert_all([
-        OrderEvent(order=order, fulfillment=e.get("fulfillment"), type=e["type"],
-                   status_from=e.get("status_from", ""), status_to=e.get("status_to", ""), actor=actor,
-                   message=e.get("message", ""), payload=dict(e.get("payload") or {}))
-        for e in entries])
-    published = []
-    for e in entries:
-        if not e.get("publish", True):
-            continue
-        body = {"order_number": order.number, "order_id": order.pk, "channel_id": order.channel_id,
-                "status": order.status, **(e.get("payload") or {})}
-        if (fulfillment := e.get("fulfillment")) is not None:
-            body.setdefault("fulfillment_id", fulfillment.pk)
-            body.setdefault("fulfillment_number", fulfillment.number)
-        published.append((e["type"], "order", order.pk, body))
-    if published:
-        outbox.publish_many(published)
+    timeline = Timeline()
+    rows = timeline.add(order, entries, actor=actor)
+    timeline.write()
     return rows
+
+
+class Timeline:
+    """Timeline entries (and their outbox events) of one or more orders, written together by
+    `write()`: one INSERT for the entries and one for the events, however many orders. What
+    an event says (the order's status, say) is taken when it is added, so a fulfillment named
+    in an entry must be saved by then."""
+
+    def __init__(self) -> None:
+        self.rows: list[OrderEvent] = []
+        self.published: list[tuple[str, str, Any, dict[str, Any]]] = []
+
+    def add(self, order: Order, entries: list[dict[str, Any]], *, actor: str) -> list[OrderEvent]:
+        """Entries as for `record_many`; returns their rows, saved once `write()` ran."""
+        rows = [OrderEvent(order=order, fulfillment=e.get("fulfillment"), type=e["type"],
+                           status_from=e.get("status_from", ""), status_to=e.get("status_to", ""), actor=actor,
+                           message=e.get("message", ""), payload=dict(e.get("payload") or {}))
+                for e in entries]
+        self.rows += rows
+        for e in entries:
+            if not e.get("publish", True):
+                continue
+            body = {"order_number": order.number, "order_id": order.pk, "channel_id": order.channel_id,
+                    "status": order.status, **(e.get("payload") or {})}
+            if (fulfillment := e.get("fulfillment")) is not None:
+                body.setdefault("fulfillment_id", fulfillment.pk)
+                body.setdefault("fulfillment_number", fulfillment.number)
+            self.published.append((e["type"], "order", order.pk, body))
+        return rows
+
+    def write(self) -> None:
+        """Insert what was added. Caller holds a transaction."""
+        rows, published = self.rows, self.published
+        self.rows, self.published = [], []
+        insert_all(rows)
+        if published:
+            outbox.publish_many(published)

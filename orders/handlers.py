@@ -17,6 +17,25 @@ from orders.notifications import TEMPLATES
 logger = logging.getLogger(__name__)
 
 
+def route_on_placed_many(events_: list[OutboxEvent]) -> None:
+    """`route_on_placed` for a batch: in a worker that routes, all the orders in one
+    transaction (`orders_route_many`); if that fails, each on its own."""
+    from orders import services
+    from orders.tasks import order_route_task
+
+    if len(events_) > 1 and outbox.runs_here(order_route_task):
+        order_ids = [event.payload["order_id"] for event in events_]
+        try:
+            with transaction.atomic():
+                services.orders_route_many(order_ids, trigger="placed")
+            return
+        except Exception:
+            logger.exception("routing orders %s together failed; routing each on its own", order_ids)
+    for event in events_:
+        route_on_placed(event)
+
+
+@outbox.batched(route_on_placed_many)
 def route_on_placed(event: OutboxEvent) -> None:
     from orders import services
     from orders.tasks import order_route_task
@@ -38,6 +57,28 @@ def reroute_on_rejected(event: OutboxEvent) -> None:
     order_route_task.delay(event.payload["order_id"], "rejected")
 
 
+def notify_customers(events_: list[OutboxEvent]) -> None:
+    """`notify_customer` for a batch: in a worker that sends notifications, every email
+    written in one statement and marked sent in another; what could not be sent is left to
+    the task's retries."""
+    from orders import notifications
+    from orders.tasks import customer_notification_task
+
+    if len(events_) > 1 and outbox.runs_here(customer_notification_task):
+        try:
+            unsent = notifications.notifications_deliver_many(events_)
+        except Exception:
+            logger.exception("notifying for events %s together failed; enqueued for the task's retries",
+                             [event.pk for event in events_])
+            unsent = events_
+        for event in unsent:
+            customer_notification_task.delay(event.pk)
+        return
+    for event in events_:
+        notify_customer(event)
+
+
+@outbox.batched(notify_customers)
 def notify_customer(event: OutboxEvent) -> None:
     from orders import notifications
     from orders.tasks import customer_notification_task

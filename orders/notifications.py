@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, get_connection, send_mail
 from django.db.models import F
 from django.utils import timezone
 
 from omnichannel import rawsql
-from omnichannel.inserts import insert_unless_conflict
+from omnichannel.inserts import insert_many_unless_conflict, insert_unless_conflict
 from omnichannel.models import OutboxEvent
 from orders import events
 from orders.models import Customer, CustomerNotification, Order
+
+logger = logging.getLogger(__name__)
 
 TEMPLATES: dict[str, tuple[str, str]] = {
     events.ORDER_CONFIRMED: ("We have your order {number}",
@@ -47,38 +51,101 @@ def notification_prepare(event: OutboxEvent) -> tuple[CustomerNotification | Non
     claiming it again; an existing one is returned unclaimed, for `notification_send`."""
     if event.type not in TEMPLATES:
         return None, False
-    order = _order_with_customer(event.payload.get("order_id"))
-    if order is None or not order.customer.email:
+    notification = _notification_for(event, _order_with_customer(event.payload.get("order_id")))
+    if notification is None:
         return None, False
-    subject, body = TEMPLATES[event.type]
-    context = _Blank(event.payload, number=order.number, name=order.customer.name or "there")
-    if "location" not in event.payload and event.payload.get("fulfillment_id"):
-        context["location"] = order.fulfillments.filter(pk=event.payload["fulfillment_id"]).values_list(
-            "location__name", flat=True).first() or ""
-    notification = CustomerNotification(
-        event=event, order=order, kind=event.type, medium="email", recipient=order.customer.email,
-        subject=subject.format_map(context), body=body.format_map(context),
-        status=CustomerNotification.Status.SENDING)
     if insert_unless_conflict(notification, ["event", "medium"]):
         return notification, True
     return CustomerNotification.objects.filter(event=event, medium="email").first(), False
 
 
-def _order_with_customer(order_id) -> Order | None:
-    """Written out (omnichannel.rawsql): every order's confirmation reads it."""
+def _notification_for(event: OutboxEvent, order: Order | None) -> CustomerNotification | None:
+    """The email an event gives (unsaved, already claimed: `sending`), or None: nothing to send."""
+    if event.type not in TEMPLATES or order is None or not order.customer.email:
+        return None
+    subject, body = TEMPLATES[event.type]
+    context = _Blank(event.payload, number=order.number, name=order.customer.name or "there")
+    if "location" not in event.payload and event.payload.get("fulfillment_id"):
+        context["location"] = order.fulfillments.filter(pk=event.payload["fulfillment_id"]).values_list(
+            "location__name", flat=True).first() or ""
+    return CustomerNotification(
+        event=event, order=order, kind=event.type, medium="email", recipient=order.customer.email,
+        subject=subject.format_map(context), body=body.format_map(context),
+        status=CustomerNotification.Status.SENDING)
+
+
+def _order_id(value) -> int | None:
     try:
-        order_id = int(order_id)
+        return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _order_with_customer(order_id) -> Order | None:
+    found = _orders_with_customers([order_id])
+    return next(iter(found.values()), None)
+
+
+def _orders_with_customers(order_ids) -> dict[int, Order]:
+    """Written out (omnichannel.rawsql): every order's confirmation reads it."""
+    ids = sorted({pk for pk in map(_order_id, order_ids) if pk is not None})
+    if not ids:
+        return {}
     sql = (f"SELECT {rawsql.columns(Order, 'o')}, {rawsql.columns(Customer, 'c')} "  # noqa: S608
            f"FROM {rawsql.table(Order)} o JOIN {rawsql.table(Customer)} c "
            f"ON c.{rawsql.column(Customer, 'id')} = o.{rawsql.column(Order, 'customer')} "
-           f"WHERE o.{rawsql.column(Order, 'id')} = %s")
-    rows = rawsql.fetch(sql, [order_id])
-    if not rows:
-        return None
-    order, order.customer = rawsql.split(rows[0], Order, Customer)
-    return order
+           f"WHERE o.{rawsql.column(Order, 'id')} IN ({', '.join(['%s'] * len(ids))})")
+    found = {}
+    for row in rawsql.fetch(sql, ids):
+        order, order.customer = rawsql.split(row, Order, Customer)
+        found[order.pk] = order
+    return found
+
+
+def notifications_deliver_many(events_: list[OutboxEvent]) -> list[OutboxEvent]:
+    """`notification_deliver` for several events: their orders read in one query, their
+    new emails written in one INSERT (already claimed), sent over one mail connection and
+    marked sent in one UPDATE. An email already written (a second run) goes through
+    `notification_deliver`. Returns the events whose email could not be sent: their rows
+    are left `failed`, for the task's retries."""
+    wanted = [event for event in events_ if event.type in TEMPLATES]
+    orders = _orders_with_customers([event.payload.get("order_id") for event in wanted])
+    built = [(event, notification) for event in wanted
+             if (notification := _notification_for(event, orders.get(_order_id(event.payload.get("order_id")))))]
+    fresh = {id(notification) for notification in
+             insert_many_unless_conflict([notification for _, notification in built], ["event", "medium"])}
+    unsent: list[OutboxEvent] = []
+    sent: list[int] = []
+    if fresh:
+        with get_connection() as mail:
+            for event, notification in built:
+                if id(notification) not in fresh:
+                    continue
+                try:
+                    mail.send_messages([EmailMessage(notification.subject, notification.body,
+                                                     settings.DEFAULT_FROM_EMAIL, [notification.recipient])])
+                except Exception as exc:
+                    logger.exception("sending notification %s failed", notification.pk)
+                    _failed(notification.pk, exc)
+                    unsent.append(event)
+                else:
+                    sent.append(notification.pk)
+    if sent:
+        rawsql.update(CustomerNotification, sent, {"status": CustomerNotification.Status.SENT,
+                                                   "sent_at": timezone.now()}, add={"attempts": 1})
+    for event, notification in built:
+        if id(notification) not in fresh:
+            try:
+                notification_deliver(event)
+            except Exception:
+                logger.exception("sending the notification of event %s failed", event.pk)
+                unsent.append(event)
+    return unsent
+
+
+def _failed(notification_id: int, exc: Exception) -> None:
+    CustomerNotification.objects.filter(pk=notification_id).update(
+        status=CustomerNotification.Status.FAILED, attempts=F("attempts") + 1, last_error=repr(exc))
 
 
 def notification_deliver(event: OutboxEvent) -> bool:
@@ -103,8 +170,7 @@ def notification_send(notification: CustomerNotification, *, claimed: bool = Fal
     try:
         send_mail(notification.subject, notification.body, settings.DEFAULT_FROM_EMAIL, [notification.recipient])
     except Exception as exc:
-        CustomerNotification.objects.filter(pk=notification_id).update(
-            status=CustomerNotification.Status.FAILED, attempts=F("attempts") + 1, last_error=repr(exc))
+        _failed(notification_id, exc)
         raise
     rawsql.update(CustomerNotification, [notification_id],
                   {"status": CustomerNotification.Status.SENT, "sent_at": timezone.now()}, add={"attempts": 1})

@@ -4,6 +4,7 @@ network state in, engine dataclasses out, and the engine's plan back as a Plan."
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
 
 from django.utils import timezone
@@ -71,11 +72,19 @@ def routing_order(order: Order, needs_by_line: list[tuple[OrderLine, int]], rule
 
 def candidates(locations: dict[int, Location], sku_codes: dict[int, str],
                held: dict[tuple[int, int], int] | None = None,
-               delivery_at: dict[int, datetime] | None = None) -> list[CandidateLocation]:
-    """Every location that could take part, with available stock (plus the order's own holds)."""
+               delivery_at: dict[int, datetime] | None = None, *,
+               stock_rows: list[inventory_selectors.StockRow] | None = None,
+               orders_today: Callable[[list[int]], dict[int, int]] = orders_today) -> list[CandidateLocation]:
+    """Every location that could take part, with available stock (plus the order's own holds).
+    `stock_rows`: available stock already read (covering these SKUs at these locations; rows
+    of others are ignored), else it is read here; `orders_today`: how to count each capped
+    location's load (routing many orders at once counts once for all)."""
+    if stock_rows is None:
+        stock_rows = inventory_selectors.stock_rows(sku_codes.keys(), locations.keys())
     stock: dict[int, dict[str, int]] = defaultdict(dict)
-    for row in inventory_selectors.stock_rows(sku_codes.keys(), locations.keys()):
-        stock[row.location_id][sku_codes[row.sku_id]] = row.available
+    for row in stock_rows:
+        if row.sku_id in sku_codes and row.location_id in locations:
+            stock[row.location_id][sku_codes[row.sku_id]] = row.available
     for (loc_id, sku_id), qty in (held or {}).items():
         if loc_id in locations and sku_id in sku_codes:
             code = sku_codes[sku_id]
@@ -104,9 +113,12 @@ def plan_from_result(result: RoutingResult, locations: dict[int, Location], sku_
 
 def engine_plan(order: Order, needs_by_line: list[tuple[OrderLine, int]], locations: dict[int, Location],
                 held: dict[tuple[int, int], int], rule_set: RoutingRuleSet,
-                delivery_at: dict[int, datetime] | None = None) -> tuple[Plan, RoutingResult]:
+                delivery_at: dict[int, datetime] | None = None, *,
+                stock: list[inventory_selectors.StockRow] | None = None,
+                orders_today: Callable[[list[int]], dict[int, int]] = orders_today) -> tuple[Plan, RoutingResult]:
+    """The engine's plan for the order's needs (`stock`, `orders_today`: as for `candidates`)."""
     sku_codes = {line.sku_id: line.sku.code for line, _ in needs_by_line}
-    network = candidates(locations, sku_codes, held, delivery_at)
+    network = candidates(locations, sku_codes, held, delivery_at, stock_rows=stock, orders_today=orders_today)
     result = route_order(routing_order(order, needs_by_line, rule_set), network, cost_model_of(rule_set),
                          rule_set.strategy, options_of(rule_set, timezone.now()))
     return plan_from_result(result, locations, {code: sku_id for sku_id, code in sku_codes.items()}), result
