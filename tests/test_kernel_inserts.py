@@ -40,3 +40,40 @@ def test_a_clash_on_other_fields_than_the_named_ones_still_raises():
 def test_other_integrity_errors_raise():
     with pytest.raises(IntegrityError), transaction.atomic():  # a pickup order needs its location
         insert_unless_conflict(Order(number="OC-CHECK", channel_id=1, customer_id=1, delivery_method="pickup"))
+
+
+def plain(values: list) -> list:
+    """psycopg's JSON wrappers compare by identity: compare what they wrap, and their type."""
+    return [(type(v).__name__, v.obj) if hasattr(v, "obj") else v for v in values]
+
+
+def test_values_sent_as_they_are_are_exactly_what_django_would_prepare(network, channel_client):
+    """Every field of every model of ours, on rows a journey wrote, plus values of the wrong
+    type: the shortcut in `_prepared` gives what `get_db_prep_save` gives."""
+    from decimal import Decimal
+
+    from django.apps import apps
+
+    from omnichannel.inserts import _prepared
+    from tests.payloads import ship_order
+
+    assert channel_client.post("/api/v1/orders/", ship_order(("TEE-WHT-M", 1)), format="json").status_code == 201
+    ours = [m for m in apps.get_models() if m._meta.app_label in {"orders", "inventory", "omnichannel", "transport",
+                                                                     "channels_sync", "warehouse"}]
+    compared = 0
+    for model in ours:
+        fields = [f for f in model._meta.concrete_fields if not getattr(f, "auto_now", False)
+                  and not getattr(f, "auto_now_add", False)]
+        for obj in model.objects.all()[:3]:
+            assert plain(_prepared([obj], fields)) == plain(
+                [f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]), model
+            compared += 1
+    assert compared > 20
+    order = Order.objects.get()
+    odd = {"status": Order.Status.PLACED, "total_amount": Decimal("12.50"), "channel_id": "1", "number": 7}
+    fields = [Order._meta.get_field(name) for name in odd]
+    for field, value in zip(fields, odd.values(), strict=True):
+        setattr(order, field.attname, value)
+    assert _prepared([order], fields) == [f.get_db_prep_save(v, connection) for f, v in zip(fields, odd.values(),
+                                                                                            strict=True)]
+    assert _prepared([order], fields)[2:] == [1, "7"]  # the wrong type is converted, not sent as it is
