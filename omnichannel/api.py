@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import Http404
 from rest_framework import exceptions, status
+from rest_framework.fields import empty
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -95,7 +96,8 @@ class SharedFields:
             prototype = cls()
             fields = list(prototype.fields.values())
             shared = {"readable": [f for f in fields if not f.write_only],
-                      "writable": [f for f in fields if not f.read_only]}
+                      "writable": [f for f in fields if not f.read_only],
+                      "read_only_defaults": [f for f in fields if f.read_only and f.default is not empty]}
             cls._shared_fields = shared  # a race builds it twice, harmlessly
         return shared[which]
 
@@ -106,3 +108,8 @@ class SharedFields:
     @property
     def _writable_fields(self):
         return self._shared("writable")
+
+    def _read_only_defaults(self):
+        # DRF builds (deep-copies) every field to look for read-only ones with a default;
+        # most input serializers have none, and then there is nothing to look for.
+        return super()._read_only_defaults() if self._shared("read_only_defaults") else {}

@@ -23,18 +23,30 @@ _Converter = tuple[Any, list[Callable[..., Any]]]
 _CONVERTERS: dict[tuple[str, type[Model]], list[_Converter]] = {}
 
 
+_NAMES: dict[tuple, str] = {}  # quoted names and column lists, built once per backend
+
+
 def columns(model: type[Model], alias: str) -> str:
     """`alias."col", ...` for every concrete field of `model`, in `_meta.concrete_fields` order."""
-    quote = connection.ops.quote_name
-    return ", ".join(f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields)
+    key = (connection.vendor, model, "*", alias)
+    if key not in _NAMES:
+        quote = connection.ops.quote_name
+        _NAMES[key] = ", ".join(f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields)
+    return _NAMES[key]
 
 
 def table(model: type[Model]) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
+    key = (connection.vendor, model)
+    if key not in _NAMES:
+        _NAMES[key] = connection.ops.quote_name(model._meta.db_table)
+    return _NAMES[key]
 
 
 def column(model: type[Model], field: str) -> str:
-    return connection.ops.quote_name(model._meta.get_field(field).column)
+    key = (connection.vendor, model, field)
+    if key not in _NAMES:
+        _NAMES[key] = connection.ops.quote_name(model._meta.get_field(field).column)
+    return _NAMES[key]
 
 
 def width(model: type[Model]) -> int:

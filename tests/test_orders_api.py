@@ -299,3 +299,27 @@ def test_shared_input_fields_validate_each_body_on_its_own_under_threads():
     assert {ok for ok, _ in alone} == {True, False}
     with ThreadPoolExecutor(max_workers=8) as pool:
         assert list(pool.map(check, range(400))) == alone
+
+
+def test_shared_input_fields_keep_read_only_defaults_and_build_no_fields_per_body():
+    from rest_framework import serializers
+
+    from omnichannel.api import SharedFields
+    from orders.api.serializers import OrderIn
+
+    seen = []
+
+    class Stamped(SharedFields, serializers.Serializer):
+        name = serializers.CharField()
+        source = serializers.CharField(read_only=True, default="api")
+
+        class Meta:
+            validators = [seen.append]  # DRF hands validators the read-only defaults too
+
+    stamped = Stamped(data={"name": "x", "source": "forged"})
+    assert stamped.is_valid(), stamped.errors
+    assert seen == [{"name": "x", "source": "api"}]
+
+    parsed = OrderIn(data=ship_order(("RUN-BLK-42", 1)))
+    assert parsed.is_valid(), parsed.errors
+    assert "fields" not in parsed.__dict__  # validated over the shared fields: none built for this body
