@@ -451,7 +451,7 @@ def cpu_report(before: tuple[float, dict[str, int]], after: tuple[float, dict[st
 PROFILE_MARKS = [  # (label, substring of a py-spy frame), in request order
     ("auth: token lookup", "authenticate (channels_sync/auth.py"),
     ("view: SalesChannel get", "post (channels_sync/api/views.py:34)"),
-    ("inbound_archive (own commit)", "inbound_archive (channels_sync/capture.py"),
+    ("inbound_arrive: archive + lookups (own commit)", "inbound_arrive (channels_sync/capture.py"),
     ("OrderIn validation", "is_valid (rest_framework/serializers.py"),
     ("idempotency lookup", "idempotency_lookup ("),
     ("order_place", "order_place (orders/services/placement.py"),
@@ -463,7 +463,7 @@ PROFILE_MARKS = [  # (label, substring of a py-spy frame), in request order
     ("  reserve_plan", "reserve_plan (orders/services/allocation.py"),
     ("  events.record x2", "record (orders/events.py"),
     ("render OrderOut (re-fetch + serialize)", "<lambda> (channels_sync/api/views.py"),
-    ("idempotency_store", "idempotency_store ("),
+    ("idempotency record + inbound mark", "_settle (channels_sync/capture.py"),
     ("inbound_mark", "inbound_mark ("),
     ("commit", ";commit (django/db/backends/base/base.py"),
     ("on_commit: Celery publish", "_enqueue_dispatch_many (omnichannel/outbox.py"),

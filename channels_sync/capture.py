@@ -6,14 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from channels_sync.models import InboundMessage, SalesChannel
 from omnichannel import rawsql
 from omnichannel.errors import DomainError
-from omnichannel.idempotency import idempotency_lookup, idempotency_store, request_hash
-from omnichannel.inserts import insert_all
+from omnichannel.idempotency import idempotency_lookup, idempotency_record, request_hash
+from omnichannel.inserts import insert_all, insert_sql, mark_saved
+from omnichannel.models import IdempotencyRecord
 from orders import services as order_services
 from orders.models import Order
 from orders.services import ChannelContext, OrderInput
@@ -28,36 +29,85 @@ class CaptureResult:
 
 def inbound_archive(channel: SalesChannel, payload: Any, *, source: str, idempotency_key: str = "") -> InboundMessage:
     """Store the raw payload in its own transaction before anything else happens."""
-    external_id = str(payload.get("external_id") or "")[:100] if isinstance(payload, dict) else ""
-    (message,) = insert_all([InboundMessage(channel=channel, source=source, payload=payload, external_id=external_id,
-                                            idempotency_key=idempotency_key[:255])])
+    (message,) = insert_all([_inbound(channel, payload, source, idempotency_key)])
     return message
 
 
+def _inbound(channel: SalesChannel, payload: Any, source: str, idempotency_key: str) -> InboundMessage:
+    external_id = str(payload.get("external_id") or "")[:100] if isinstance(payload, dict) else ""
+    return InboundMessage(channel=channel, source=source, payload=payload, external_id=external_id,
+                          idempotency_key=idempotency_key[:255])
+
+
+@dataclass
+class Arrival:
+    """An archived payload, with what its capture will ask first when it was read along:
+    the stored answer to its `Idempotency-Key` (id and request hash) and the order the
+    channel already has under its external id."""
+
+    message: InboundMessage
+    key: str = ""
+    external_id: str | None = None
+    idempotency: tuple[int, str] | None = None
+    order_id: int | None = None
+    looked_up: bool = False
+
+
+def inbound_arrive(channel: SalesChannel, payload: Any, *, source: str, key: str) -> Arrival:
+    """`inbound_archive`, and on Postgres in the same statement (still its own transaction)
+    the two lookups `order_capture` starts with. Elsewhere just the archive; the capture
+    looks them up itself."""
+    message = _inbound(channel, payload, source, key)
+    if connection.vendor != "postgresql":
+        insert_all([message])
+        return Arrival(message)
+    external_id = payload.get("external_id") if isinstance(payload, dict) else None
+    external_id = external_id if isinstance(external_id, str) and external_id else None
+    insert, params = insert_sql([message])
+    col, record, order = rawsql.column, IdempotencyRecord, Order
+    sql = (f"WITH m AS ({insert} RETURNING {col(InboundMessage, 'id')}) "  # noqa: S608 - identifiers from the models
+           f"SELECT m.{col(InboundMessage, 'id')}, k.{col(record, 'id')}, k.{col(record, 'request_hash')}, "
+           f"(SELECT o.{col(order, 'id')} FROM {rawsql.table(order)} o WHERE o.{col(order, 'channel')} = %s "
+           f"AND o.{col(order, 'external_id')} = %s) "
+           f"FROM m LEFT JOIN {rawsql.table(record)} k ON k.{col(record, 'scope')} = %s AND k.{col(record, 'key')} = %s")
+    ((message_id, record_id, record_hash, order_id),) = rawsql.fetch(
+        sql, [*params, channel.pk, external_id, idempotency_scope(channel), key])
+    mark_saved([message], [message_id])
+    return Arrival(message, key=key, external_id=external_id, looked_up=True, order_id=order_id,
+                   idempotency=(record_id, record_hash) if record_id is not None else None)
+
+
+def idempotency_scope(channel: SalesChannel) -> str:
+    return f"channel:{channel.pk}"
+
+
 def inbound_mark(message_id: int, status: str, *, result: Any = None, order_number: str = "") -> None:
-    rawsql.update(InboundMessage, [message_id], {"status": status, "result": result or {}, "order_number": order_number,
-                                                 "processed_at": timezone.now()})
+    rawsql.update(InboundMessage, [message_id], _marks(status, result, order_number))
 
 
 def order_capture(channel: SalesChannel, data: OrderInput, *, raw: Any, key: str, message: InboundMessage,
-                  actor: str, render) -> CaptureResult:
+                  actor: str, render, arrival: Arrival | None = None) -> CaptureResult:
     """Place the order once per key and per external id. `render(order)` gives the response body.
-    Opens its own transaction."""
-    scope = f"channel:{channel.pk}"
+    `arrival`: the lookups read with the archive (`inbound_arrive`), if any. Opens its own
+    transaction."""
+    scope = idempotency_scope(channel)
     body_hash = request_hash(raw)
-    if key and (replay := idempotency_lookup(scope, key, body_hash)):
+    known = arrival is not None and arrival.looked_up
+    if key and (replay := idempotency_lookup(scope, key, body_hash,
+                                             **({"found": arrival.idempotency} if known and arrival.key == key else {}))):
         inbound_mark(message.pk, InboundMessage.Status.DUPLICATE, order_number=replay.response_body.get("number", ""))
         return CaptureResult(replay.response_status, replay.response_body)
     ctx = ChannelContext(channel_id=channel.pk, actor=actor,
                          allow_backorder=channel.short_stock_policy == SalesChannel.ShortStockPolicy.BACKORDER)
     try:
         with transaction.atomic():
-            order, created = order_services.order_place(data, ctx)
+            if known and arrival.external_id == data.external_id:  # as validated (trimmed, say)
+                order, created = order_services.order_place(data, ctx, existing_id=arrival.order_id)
+            else:
+                order, created = order_services.order_place(data, ctx)
             result = CaptureResult(201 if created else 200, render(order), order.number)
-            if key:
-                idempotency_store(scope, key, body_hash, result.status, result.body)
-            inbound_mark(message.pk, InboundMessage.Status.PROCESSED if created else InboundMessage.Status.DUPLICATE,
-                         order_number=order.number)
+            _settle(message.pk, InboundMessage.Status.PROCESSED if created else InboundMessage.Status.DUPLICATE,
+                    order.number, idempotency_record(scope, key, body_hash, result.status, result.body) if key else None)
     except IntegrityError:
         # A concurrent twin with the same key committed first: answer as it did.
         if key and (replay := idempotency_lookup(scope, key, body_hash)):
@@ -68,6 +118,23 @@ def order_capture(channel: SalesChannel, data: OrderInput, *, raw: Any, key: str
         inbound_mark(message.pk, InboundMessage.Status.REJECTED, result={"code": exc.code, "detail": exc.detail})
         raise
     return result
+
+
+def _settle(message_id: int, status: str, order_number: str, record: IdempotencyRecord | None) -> None:
+    """Store the answer under its key (if any) and mark the message: one statement on
+    Postgres. Caller holds the capture's transaction."""
+    if record is None or connection.vendor != "postgresql":
+        if record is not None:
+            insert_all([record])
+        inbound_mark(message_id, status, order_number=order_number)
+        return
+    insert, insert_params = insert_sql([record])
+    update, update_params = rawsql.update_sql(InboundMessage, [message_id], _marks(status, None, order_number))
+    rawsql.fetch(f"WITH k AS ({insert}) {update} RETURNING 1", [*insert_params, *update_params])
+
+
+def _marks(status: str, result: Any, order_number: str) -> dict[str, Any]:
+    return {"status": status, "result": result or {}, "order_number": order_number, "processed_at": timezone.now()}
 
 
 def order_for_channel(channel: SalesChannel, number: str) -> Order | None:

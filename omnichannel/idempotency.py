@@ -10,7 +10,6 @@ from typing import Any
 
 from omnichannel import rawsql
 from omnichannel.errors import Conflict
-from omnichannel.inserts import insert_all
 from omnichannel.models import IdempotencyRecord
 
 
@@ -22,23 +21,32 @@ def request_hash(data: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def idempotency_lookup(scope: str, key: str, body_hash: str) -> IdempotencyRecord | None:
-    # Written out (omnichannel.rawsql): every order POST asks, and nearly every answer is "no".
-    sql = (f"SELECT {rawsql.column(IdempotencyRecord, 'id')}, {rawsql.column(IdempotencyRecord, 'request_hash')} "  # noqa: S608
-           f"FROM {rawsql.table(IdempotencyRecord)} WHERE {rawsql.column(IdempotencyRecord, 'scope')} = %s "
-           f"AND {rawsql.column(IdempotencyRecord, 'key')} = %s")
-    rows = rawsql.fetch(sql, [scope, key])
-    if not rows:
+_UNREAD: Any = object()
+
+
+def idempotency_lookup(scope: str, key: str, body_hash: str, *,
+                       found: tuple[int, str] | None = _UNREAD) -> IdempotencyRecord | None:
+    """The stored answer to this key, None if there is none; 409 if it answered another
+    body. `found`: (id, request hash) of the record, or None, when already read."""
+    if found is _UNREAD:
+        # Written out (omnichannel.rawsql): every order POST asks, and nearly every answer is "no".
+        sql = (f"SELECT {rawsql.column(IdempotencyRecord, 'id')}, {rawsql.column(IdempotencyRecord, 'request_hash')} "  # noqa: S608
+               f"FROM {rawsql.table(IdempotencyRecord)} WHERE {rawsql.column(IdempotencyRecord, 'scope')} = %s "
+               f"AND {rawsql.column(IdempotencyRecord, 'key')} = %s")
+        rows = rawsql.fetch(sql, [scope, key])
+        found = rows[0] if rows else None
+    if found is None:
         return None
-    record_id, stored_hash = rows[0]
+    record_id, stored_hash = found
     if stored_hash != body_hash:
         raise IdempotencyKeyReused(
             "This Idempotency-Key was used with a different request body.", field="Idempotency-Key")
     return IdempotencyRecord.objects.get(pk=record_id)
 
 
-def idempotency_store(scope: str, key: str, body_hash: str, status: int, body: Any) -> None:
-    """Caller holds the transaction of the change; a concurrent twin fails here on the
-    unique constraint and rolls its whole change back."""
-    insert_all([IdempotencyRecord(scope=scope, key=key, request_hash=body_hash, response_status=status,
-                                  response_body=json.loads(json.dumps(body, default=str)))])
+def idempotency_record(scope: str, key: str, body_hash: str, status: int, body: Any) -> IdempotencyRecord:
+    """The record of an answer, unsaved: the caller writes it in the transaction of the
+    change, so a concurrent twin fails on the unique constraint and rolls its whole change
+    back."""
+    return IdempotencyRecord(scope=scope, key=key, request_hash=body_hash, response_status=status,
+                             response_body=json.loads(json.dumps(body, default=str)))

@@ -36,6 +36,43 @@ def insert_unless_conflict(obj: Model, conflict: Sequence[str] = ()) -> bool:
     return True
 
 
+def insert_sql(objs: Sequence[Model]) -> tuple[str, list[Any]]:
+    """`INSERT INTO table (columns) VALUES (...), ...` for new instances of one model, and its
+    parameters, for a caller that builds a larger statement around it (then `mark_saved`)."""
+    meta = objs[0]._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    return _insert_head(meta, fields) + ", ".join([row] * len(objs)), _prepared(objs, fields)
+
+
+def insert_all_together(groups: Sequence[Sequence[Model]]) -> None:
+    """`insert_all` for the new instances of several models (a list per model) in one
+    statement on Postgres, a data-modifying CTE per model; one INSERT per model elsewhere.
+    Sets every pk. For a few rows each (no batching)."""
+    groups = [list(objs) for objs in groups if objs]
+    if connection.vendor != "postgresql" or len(groups) < 2:
+        for objs in groups:
+            insert_all(objs)
+        return
+    quote = connection.ops.quote_name
+    ctes, selects, params = [], [], []
+    for index, objs in enumerate(groups):
+        meta = objs[0]._meta
+        fields = [f for f in meta.concrete_fields if not f.primary_key]
+        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        pk = quote(meta.pk.column)
+        ctes.append(f"i{index} AS ({_insert_head(meta, fields)}{', '.join([row] * len(objs))} RETURNING {pk})")
+        selects.append(f"SELECT {index}, {pk} FROM i{index}")  # noqa: S608 - identifiers from the model
+        params += _prepared(objs, fields)
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)}", params)
+        found: dict[int, list[Any]] = {index: [] for index in range(len(groups))}
+        for index, pk in cursor.fetchall():
+            found[index].append(pk)
+    for index, objs in enumerate(groups):  # keys are drawn in row order within a statement
+        mark_saved(objs, sorted(found[index]))
+
+
 def insert_many_unless_conflict(objs: Sequence[Model], conflict: Sequence[str]) -> list[Model]:
     """`insert_unless_conflict` for several new instances of one model, in one statement.
     Returns those inserted (pks set); the others, whose `conflict` fields match a row already

@@ -48,15 +48,24 @@ def publish_many(events: list[tuple[str, str, Any, dict[str, Any]]]) -> list[Out
 
     An event no handler listens to is stored already dispatched (it stays in the table as a
     record) and costs no task."""
+    rows = insert_all(unsaved(events))
+    published(rows)
+    return rows
+
+
+def unsaved(events: list[tuple[str, str, Any, dict[str, Any]]]) -> list[OutboxEvent]:
+    """`publish_many` in two steps, for a caller that inserts the rows with others of its
+    own (`inserts.insert_all_together`): the rows to insert, then `published(rows)`."""
     now = timezone.now()
-    rows = insert_all([
-        OutboxEvent(type=t, aggregate_type=a, aggregate_id=str(i), payload=p,
-                    dispatched_at=None if handlers_for(t) else now)
-        for t, a, i, p in events])
+    return [OutboxEvent(type=t, aggregate_type=a, aggregate_id=str(i), payload=p,
+                        dispatched_at=None if handlers_for(t) else now) for t, a, i, p in events]
+
+
+def published(rows: list[OutboxEvent]) -> None:
+    """The rows of `unsaved` are inserted: hand them on for dispatch once the caller commits."""
     ids = [row.pk for row in rows if row.dispatched_at is None]
     if ids:
         transaction.on_commit(lambda: _enqueue_dispatch_many(ids))
-    return rows
 
 
 _consumed_queues: frozenset[str] = frozenset()  # the queues this process's worker consumes, if it is one

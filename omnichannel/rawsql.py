@@ -105,6 +105,16 @@ def update(model: type[Model], pks: Sequence[Any], values: dict[str, Any] | None
     pks = list(pks)
     if not pks:
         return 0
+    sql, params = update_sql(model, pks, values, add=add)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def update_sql(model: type[Model], pks: Sequence[Any], values: dict[str, Any] | None = None, *,
+               add: dict[str, int] | None = None) -> tuple[str, list[Any]]:
+    """The statement `update` runs, and its parameters (pks not empty), for a caller that
+    builds a larger statement around it."""
     meta = model._meta
     quote = connection.ops.quote_name
     sets, params = [], []
@@ -120,6 +130,4 @@ def update(model: type[Model], pks: Sequence[Any], values: dict[str, Any] | None
         params.append(step)
     sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(sets)} "  # noqa: S608 - identifiers from the model
            f"WHERE {quote(meta.pk.column)} IN ({', '.join(['%s'] * len(pks))})")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *pks])
-        return cursor.rowcount
+    return sql, [*params, *pks]

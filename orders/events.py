@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from omnichannel import outbox
-from omnichannel.inserts import insert_all
+from omnichannel.inserts import insert_all_together
 from orders.models import Fulfillment, Order, OrderEvent
 
 ORDER_PLACED = "order.placed"
@@ -92,6 +92,6 @@ class Timeline:
         """Insert what was added. Caller holds a transaction."""
         rows, published = self.rows, self.published
         self.rows, self.published = [], []
-        insert_all(rows)
-        if published:
-            outbox.publish_many(published)
+        events = outbox.unsaved(published)
+        insert_all_together([rows, events])  # one statement on Postgres
+        outbox.published(events)

@@ -77,3 +77,23 @@ def test_values_sent_as_they_are_are_exactly_what_django_would_prepare(network, 
     assert _prepared([order], fields) == [f.get_db_prep_save(v, connection) for f, v in zip(fields, odd.values(),
                                                                                             strict=True)]
     assert _prepared([order], fields)[2:] == [1, "7"]  # the wrong type is converted, not sent as it is
+
+
+def test_rows_of_several_models_inserted_together_each_get_their_own_key(network, channel_client):
+    from omnichannel.inserts import insert_all_together
+    from omnichannel.models import OutboxEvent
+    from orders.models import OrderEvent
+    from tests.payloads import ship_order
+
+    assert channel_client.post("/api/v1/orders/", ship_order(("TEE-WHT-M", 1)), format="json").status_code == 201
+    order = Order.objects.get()
+    entries = [OrderEvent(order=order, type=f"test.{i}", message=f"entry {i}") for i in range(3)]
+    events = [OutboxEvent(type=f"test.{i}", aggregate_type="order", aggregate_id=str(order.pk), payload={"i": i})
+              for i in range(2)]
+
+    with CaptureQueriesContext(connection) as ctx:
+        insert_all_together([entries, [], events])
+
+    assert len(ctx.captured_queries) == (1 if connection.vendor == "postgresql" else 2)
+    assert [OrderEvent.objects.get(pk=e.pk).message for e in entries] == ["entry 0", "entry 1", "entry 2"]
+    assert [OutboxEvent.objects.get(pk=e.pk).payload for e in events] == [{"i": 0}, {"i": 1}]

@@ -12,7 +12,7 @@ from inventory.models import Reservation, StockLevel, StockMovement
 from omnichannel.models import OutboxEvent
 from orders.models import Customer, Order
 from tests import factories
-from tests.conftest import client_with_token
+from tests.conftest import client_with_token, requires_postgres
 from tests.payloads import pickup_order, ship_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -54,6 +54,38 @@ def test_same_external_id_never_makes_a_second_order(network, channel_client):
     assert second.json()["number"] == first.json()["number"]
     assert Order.objects.count() == 1
     assert sum(StockLevel.objects.values_list("reserved", flat=True)) == 1
+
+
+def test_an_external_id_sent_with_spaces_is_the_same_order(network, channel_client):
+    first = channel_client.post("/api/v1/orders/", ship_order(("RUN-BLK-42", 1), external_id="W-101"), format="json")
+    spaced = channel_client.post("/api/v1/orders/", ship_order(("RUN-BLK-42", 1), external_id="  W-101 "),
+                                 format="json")
+    assert (first.status_code, spaced.status_code) == (201, 200)
+    assert spaced.json()["number"] == first.json()["number"] and Order.objects.count() == 1
+    assert list(InboundMessage.objects.order_by("pk").values_list("status", flat=True)) == ["processed", "duplicate"]
+
+
+@requires_postgres
+def test_on_postgres_the_archive_and_both_first_lookups_are_one_statement(network, channel_client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    channel_client.post("/api/v1/orders/", ship_order(("RUN-BLK-42", 1), external_id="W-7"), format="json",
+                        HTTP_IDEMPOTENCY_KEY="k-7")
+    with CaptureQueriesContext(connection) as ctx:
+        again = channel_client.post("/api/v1/orders/", ship_order(("TEE-WHT-M", 1), external_id="W-8"),
+                                    format="json", HTTP_IDEMPOTENCY_KEY="k-8")
+        replay = channel_client.post("/api/v1/orders/", ship_order(("TEE-WHT-M", 1), external_id="W-8"),
+                                     format="json", HTTP_IDEMPOTENCY_KEY="k-8")
+        twin = channel_client.post("/api/v1/orders/", ship_order(("TEE-WHT-M", 1), external_id="W-8"),
+                                   format="json", HTTP_IDEMPOTENCY_KEY="k-9")
+    assert (again.status_code, replay.status_code, twin.status_code) == (201, 201, 200)
+    assert replay.json()["number"] == twin.json()["number"] == again.json()["number"]
+    sqls = [q["sql"] for q in ctx.captured_queries]
+    arrivals = [s for s in sqls if s.startswith("WITH m AS (INSERT INTO \"channels_sync_inboundmessage\"")]
+    assert len(arrivals) == 3 and all("kernel_idempotencyrecord" in s and "orders_order" in s for s in arrivals)
+    assert not [s for s in sqls if s.startswith("SELECT") and '"scope" = ' in s]  # the replay reads its record only
+    assert not [s for s in sqls if s.startswith('SELECT "id" FROM "orders_order" WHERE "channel_id"')]
 
 
 def test_same_external_id_on_another_channel_is_another_order(network, channel_client):
@@ -323,3 +355,30 @@ def test_shared_input_fields_keep_read_only_defaults_and_build_no_fields_per_bod
     parsed = OrderIn(data=ship_order(("RUN-BLK-42", 1)))
     assert parsed.is_valid(), parsed.errors
     assert "fields" not in parsed.__dict__  # validated over the shared fields: none built for this body
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_same_order_sent_at_once_from_many_threads_is_placed_once(network, web_channel):
+    from tests.conftest import run_at_once
+
+    token = token_issue(name="web", channel=web_channel)[1]
+    body = ship_order(("RUN-BLK-42", 1), external_id="W-RACE")
+    answers: list[tuple[int, str]] = []
+
+    def send(key: str) -> None:
+        response = client_with_token(token).post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+        answers.append((response.status_code, response.json().get("number", response.content)))
+
+    run_at_once(lambda: send("same-key"), 6)  # a retrying client: one key
+    keys = iter(f"key-{i}" for i in range(6))
+    run_at_once(lambda: send(next(keys)), 6)  # a channel resending: one external id, new keys
+
+    assert Order.objects.count() == 1
+    number = Order.objects.get().number
+    assert {n for _, n in answers} == {number}
+    assert sorted(code for code, _ in answers[:6]) == [201] * 6  # the key's answer, replayed
+    assert sorted(code for code, _ in answers[6:]) == [200] * 6  # the order the external id already has
+    assert sum(StockLevel.objects.values_list("reserved", flat=True)) == 1
+    statuses = list(InboundMessage.objects.values_list("status", flat=True))
+    assert sorted(statuses) == ["duplicate"] * 11 + ["processed"]

@@ -5,7 +5,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
 from rest_framework.response import Response
 
-from channels_sync.capture import inbound_archive, inbound_mark, order_capture
+from channels_sync.capture import inbound_archive, inbound_arrive, inbound_mark, order_capture
 from channels_sync.models import InboundMessage, SalesChannel
 from omnichannel.errors import ValidationFailed
 from omnichannel.jsonsafe import storable, unstorable
@@ -50,8 +50,11 @@ class OrdersApi(generics.ListAPIView):
         key = request.headers.get("Idempotency-Key", "").strip()
         payload = request.data if isinstance(request.data, dict) else {"raw": request.data}
         problem = unstorable(payload) or _bad_key(key)
-        message = inbound_archive(channel, storable(payload) if problem else payload, source="api",
-                                  idempotency_key=storable(key))
+        if problem:
+            message = inbound_archive(channel, storable(payload), source="api", idempotency_key=storable(key))
+        else:
+            arrival = inbound_arrive(channel, payload, source="api", key=key)
+            message = arrival.message
         if problem:  # archived (made storable) and refused: nothing else is written
             field, reason = problem
             inbound_mark(message.pk, InboundMessage.Status.REJECTED, result={"field": field, "reason": reason})
@@ -70,5 +73,5 @@ class OrdersApi(generics.ListAPIView):
 
         result = order_capture(
             channel, parsed.to_input(), raw=request.data, key=key, message=message, actor=principal.actor,
-            render=render)
+            render=render, arrival=arrival)
         return Response(result.body, status=result.status)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 
@@ -64,13 +65,20 @@ def _validate(data: OrderInput) -> tuple[dict[str, Sku], Location | None]:
     return skus, pickup
 
 
-def order_place(data: OrderInput, ctx: ChannelContext) -> tuple[Order, bool]:
+_UNREAD: Any = object()
+
+
+def order_place(data: OrderInput, ctx: ChannelContext, *, existing_id: int | None = _UNREAD) -> tuple[Order, bool]:
     """Create the order and reserve its stock, or change nothing.
 
-    Returns (order, created). The same (channel, external_id) returns the existing order.
-    Short stock: InsufficientStock (409 with the short lines) unless the channel backorders.
-    Caller holds a transaction."""
-    existing = order_get_by_external_id(ctx.channel_id, data.external_id)
+    Returns (order, created). The same (channel, external_id) returns the existing order
+    (`existing_id`: its id, or None for none, when the caller has looked already; a twin
+    committed since is still caught). Short stock: InsufficientStock (409 with the short
+    lines) unless the channel backorders. Caller holds a transaction."""
+    if existing_id is _UNREAD:
+        existing = order_get_by_external_id(ctx.channel_id, data.external_id)
+    else:
+        existing = Order.objects.get(pk=existing_id) if existing_id is not None else None
     if existing is not None:
         return existing, False
     skus, pickup = _validate(data)
