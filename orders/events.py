@@ -63,8 +63,8 @@ def record_many(order: Order, entries: list[dict[str, Any]], *, actor: str) -> l
 class Timeline:
     """Timeline entries (and their outbox events) of one or more orders, written together by
     `write()`: one INSERT for the entries and one for the events, however many orders. What
-    an event says (the order's status, say) is taken when it is added, so a fulfillment named
-    in an entry must be saved by then."""
+    an event says (the order's status, say) is taken when it is added; a fulfillment an entry
+    names need only be saved by `write()`."""
 
     def __init__(self) -> None:
         self.rows: list[OrderEvent] = []
@@ -92,6 +92,11 @@ class Timeline:
         """Insert what was added. Caller holds a transaction."""
         rows, published = self.rows, self.published
         self.rows, self.published = [], []
+        link = OrderEvent._meta.get_field("fulfillment")
+        for row in rows:  # a fulfillment written after its entry was added (routing many orders)
+            fulfillment = link.get_cached_value(row, default=None)
+            if fulfillment is not None and row.fulfillment_id is None:
+                row.fulfillment_id = fulfillment.pk
         events = outbox.unsaved(published)
         insert_all_together([rows, events])  # one statement on Postgres
         outbox.published(events)

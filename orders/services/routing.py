@@ -112,6 +112,24 @@ class _Batch:
     today: dict[int, int] = field(default_factory=dict)  # location -> fulfillments today, once read
     taken: list[Fulfillment] = field(default_factory=list)
     timeline: events.Timeline = field(default_factory=events.Timeline)
+    new_fulfillments: list[Fulfillment] = field(default_factory=list)  # written at the end
+    holds_moved: list[tuple[int, Fulfillment]] = field(default_factory=list)  # (allocation id, its fulfillment)
+    new_status: dict[int, tuple[Order, str]] = field(default_factory=dict)  # order id -> (order, status)
+
+    def status_changed(self, order: Order, status: str) -> None:
+        self.new_status[order.pk] = (order, status)
+
+    def write(self) -> None:
+        """What the batch's routings left to write together, in dependency order."""
+        insert_all(self.new_fulfillments)
+        _holds_into(self.holds_moved)
+        by_status: dict[str, list[int]] = defaultdict(list)
+        for order, status in self.new_status.values():
+            by_status[status].append(order.pk)
+        for status, ids in sorted(by_status.items()):
+            rawsql.update(Order, ids, {"status": status})
+        capacity.fulfillments_taken(self.taken)
+        self.timeline.write()
 
     def orders_today(self, location_ids: list[int]) -> dict[int, int]:
         missing = [loc for loc in location_ids if loc not in self.today]
@@ -155,10 +173,21 @@ def orders_route_many(order_ids: Iterable[int], *, trigger: str = "placed",
         decisions = {pk: order_route(pk, trigger=trigger, actor=actor) for pk in ids}
     finally:
         _local.batch = None
-    capacity.fulfillments_taken(batch.taken)
-    batch.timeline.write()
+    batch.write()
     return decisions
 
+
+def _holds_into(moved: list[tuple[int, Fulfillment]]) -> None:
+    """Put each allocation (by id) into its fulfillment: one UPDATE for all of them."""
+    if not moved:
+        return
+    target = Allocation._meta.get_field("fulfillment")
+    col, pk = rawsql.column(Allocation, "fulfillment"), rawsql.column(Allocation, "id")
+    cases = " ".join([f"WHEN %s THEN CAST(%s AS {target.db_type(connection)})"] * len(moved))
+    sql = (f"UPDATE {rawsql.table(Allocation)} SET {col} = CASE {pk} {cases} END "  # noqa: S608 - identifiers
+           f"WHERE {pk} IN ({_marks([a for a, _ in moved])})")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for a, f in moved for value in (a, f.pk)] + [a for a, _ in moved])
 
 # The reads below run for every order routed; they are written out (omnichannel.rawsql)
 # because Django's compiler cost several times the queries themselves. Each matches the
@@ -306,8 +335,16 @@ def _apply(order: Order, needs_by_line, moves: _Moves, plan: Plan, actor: str, *
     for loc_id in plan.take:
         numbered += 1
         fulfillments[loc_id] = Fulfillment(order=order, location_id=loc_id, number=f"{order.number}-{numbered}")
+    batch = _batch_of(order.pk)
+    if batch is not None and not moves.release and not moves.to_reserve:
+        # Holds kept where they are (the usual case): the batch writes the fulfillments and
+        # moves the holds into them for all its orders at its end.
+        batch.new_fulfillments += fulfillments.values()
+        batch.holds_moved += [(pk, fulfillments[loc_id]) for loc_id, pks in moves.keep_at.items() for pk in pks]
+        _set_backorders(needs_by_line, plan)
+        return fulfillments
     insert_all(list(fulfillments.values()))
-    if _batch_of(order.pk) is None:  # a batch counts them once they are sure (order_route), all at its end
+    if batch is None:  # a batch counts them once they are sure (order_route), all at its end
         capacity.fulfillments_taken(fulfillments.values())
     for loc_id, alloc_ids in moves.keep_at.items():
         rawsql.update(Allocation, alloc_ids, {"fulfillment": fulfillments[loc_id]})
@@ -355,7 +392,9 @@ def _record_decision(order: Order, plan: Plan, result, rule_set, excluded: set[i
 def _announce(order: Order, fulfillments: dict[int, Fulfillment], plan: Plan, actor: str,
               decision: RoutingDecision, known: Known) -> None:
     before = order.status
-    refresh_order_status(order, actor=actor, announce=False, known=known)
+    batch = _batch_of(order.pk)
+    refresh_order_status(order, actor=actor, announce=False, known=known,
+                         store=batch.status_changed if batch else None)
     event = events.ORDER_BACKORDERED if plan.unfilled and not fulfillments else events.ORDER_ROUTED
     entries = [
         *({"type": events.FULFILLMENT_CREATED, "fulfillment": fulfillment, "status_to": fulfillment.status,
@@ -365,7 +404,7 @@ def _announce(order: Order, fulfillments: dict[int, Fulfillment], plan: Plan, ac
          "payload": {"decision_id": decision.pk, "fulfillments": [f.number for f in fulfillments.values()],
                      "backordered_units": plan.unfilled_units}},
     ]
-    if (batch := _batch_of(order.pk)) is not None:
+    if batch is not None:
         batch.timeline.add(order, entries, actor=actor)  # written for the whole batch at its end
     else:
         events.record_many(order, entries, actor=actor)

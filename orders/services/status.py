@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import Sum
@@ -60,13 +61,18 @@ def derive_status(order: Order, known: Known | None = None) -> str:
     return Order.Status.ALLOCATED
 
 
-def refresh_order_status(order: Order, *, actor: str, announce: bool = True, known: Known | None = None) -> str:
+def refresh_order_status(order: Order, *, actor: str, announce: bool = True, known: Known | None = None,
+                         store: Callable[[Order, str], None] | None = None) -> str:
     """Store the derived status; when it changed and `announce`, write `order.status_changed`.
+    `store(order, status)`: a caller that writes the change itself, later in its transaction.
     Caller holds a transaction (and normally the order's row lock)."""
     new = derive_status(order, known)
     old = order.status
     if new != old:
-        rawsql.update(Order, [order.pk], {"status": new})  # every status change of every order
+        if store is not None:
+            store(order, new)
+        else:
+            rawsql.update(Order, [order.pk], {"status": new})  # every status change of every order
         order.status = new
         if announce:
             events.record(order, events.ORDER_STATUS_CHANGED, actor=actor, status_from=old, status_to=new,
