@@ -36,6 +36,46 @@ def insert_unless_conflict(obj: Model, conflict: Sequence[str] = ()) -> bool:
     return True
 
 
+def insert_with_children(parent: Model, children: Sequence[Model], link: str) -> bool:
+    """`insert_unless_conflict(parent)` (any unique constraint), then the `children` (new
+    instances of one model whose foreign key `link` points at the parent) with the parent's
+    new key; one statement on Postgres, a data-modifying CTE. False, writing nothing, on a
+    clash; True with every pk set."""
+    children = list(children)
+    if connection.vendor != "postgresql" or not children:
+        if not insert_unless_conflict(parent):
+            return False
+        for child in children:
+            setattr(child, link, parent)
+        insert_all(children)
+        return True
+    quote = connection.ops.quote_name
+    meta, child_meta = parent._meta, children[0]._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    link_field = child_meta.get_field(link)
+    child_fields = [f for f in child_meta.concrete_fields if not f.primary_key and f is not link_field]
+    pk, child_pk = quote(meta.pk.column), quote(child_meta.pk.column)
+    # Each value cast to its column's type: values in a SELECT are not typed by the INSERT's columns.
+    row = "(" + ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in child_fields) + ")"
+    names = ", ".join(f"c{i}" for i in range(len(child_fields)))
+    sql = (f"WITH p AS ({_insert_head(meta, fields)}({', '.join(['%s'] * len(fields))}) "  # noqa: S608 - identifiers
+           f"ON CONFLICT DO NOTHING RETURNING {pk}), "
+           f"c AS (INSERT INTO {quote(child_meta.db_table)} ({quote(link_field.column)}, "
+           f"{', '.join(quote(f.column) for f in child_fields)}) SELECT p.{pk}, {names} FROM p, "
+           f"(VALUES {', '.join([row] * len(children))}) AS v({names}) RETURNING {child_pk}) "
+           f"SELECT p.{pk}, c.{child_pk} FROM p LEFT JOIN c ON TRUE")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, _prepared([parent], fields) + _prepared(children, child_fields))
+        rows = cursor.fetchall()
+    if not rows:
+        return False
+    mark_saved([parent], [rows[0][0]])
+    for child in children:
+        setattr(child, link, parent)
+    mark_saved(children, sorted(child_pk_value for _, child_pk_value in rows))  # keys drawn in row order
+    return True
+
+
 def insert_sql(objs: Sequence[Model]) -> tuple[str, list[Any]]:
     """`INSERT INTO table (columns) VALUES (...), ...` for new instances of one model, and its
     parameters, for a caller that builds a larger statement around it (then `mark_saved`)."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Model
+
 from omnichannel import outbox
 from omnichannel.inserts import insert_all_together
 from orders.models import Fulfillment, Order, OrderEvent
@@ -60,6 +62,13 @@ def record_many(order: Order, entries: list[dict[str, Any]], *, actor: str) -> l
     return rows
 
 
+def _keys(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload with each model instance among its values replaced by its key."""
+    if not any(isinstance(value, Model) for value in payload.values()):
+        return payload
+    return {k: v.pk if isinstance(v, Model) else v for k, v in payload.items()}
+
+
 class Timeline:
     """Timeline entries (and their outbox events) of one or more orders, written together by
     `write()`: one INSERT for the entries and one for the events, however many orders. What
@@ -71,7 +80,9 @@ class Timeline:
         self.published: list[tuple[str, str, Any, dict[str, Any]]] = []
 
     def add(self, order: Order, entries: list[dict[str, Any]], *, actor: str) -> list[OrderEvent]:
-        """Entries as for `record_many`; returns their rows, saved once `write()` ran."""
+        """Entries as for `record_many`; returns their rows, saved once `write()` ran. A model
+        instance among a payload's values stands for its key, read when written (so it may be
+        saved after it is added)."""
         rows = [OrderEvent(order=order, fulfillment=e.get("fulfillment"), type=e["type"],
                            status_from=e.get("status_from", ""), status_to=e.get("status_to", ""), actor=actor,
                            message=e.get("message", ""), payload=dict(e.get("payload") or {}))
@@ -97,6 +108,8 @@ class Timeline:
             fulfillment = link.get_cached_value(row, default=None)
             if fulfillment is not None and row.fulfillment_id is None:
                 row.fulfillment_id = fulfillment.pk
+            row.payload = _keys(row.payload)
+        published = [(t, a, i, _keys(body)) for t, a, i, body in published]
         events = outbox.unsaved(published)
         insert_all_together([rows, events])  # one statement on Postgres
         outbox.published(events)

@@ -97,3 +97,35 @@ def test_rows_of_several_models_inserted_together_each_get_their_own_key(network
     assert len(ctx.captured_queries) == (1 if connection.vendor == "postgresql" else 2)
     assert [OrderEvent.objects.get(pk=e.pk).message for e in entries] == ["entry 0", "entry 1", "entry 2"]
     assert [OutboxEvent.objects.get(pk=e.pk).payload for e in events] == [{"i": 0}, {"i": 1}]
+
+
+def test_an_order_and_its_lines_in_one_insert_or_nothing_on_a_clash(network, web_channel):
+    from decimal import Decimal
+
+    from omnichannel.inserts import insert_with_children
+    from orders.models import OrderLine
+
+    customer = Customer.objects.create(email="lines@example.com")
+
+    def order(number: str) -> Order:
+        return Order(number=number, channel=web_channel, customer=customer, delivery_method="ship",
+                     ship_line1="Damrak 1", ship_city="Amsterdam", ship_country="NL", total_amount=Decimal("59.90"))
+
+    def lines() -> list[OrderLine]:
+        return [OrderLine(line_number=n, sku=sku, quantity=n, unit_price=Decimal("12.45") * n)
+                for n, sku in enumerate([network["shoe"], network["shirt"], network["shoe"]], start=1)]
+
+    first, first_lines = order("OC-LINES01"), lines()
+    with CaptureQueriesContext(connection) as ctx:
+        assert insert_with_children(first, first_lines, "order") is True
+    assert len(ctx.captured_queries) == (1 if connection.vendor == "postgresql" else 2)
+    stored = {line.pk: (line.order_id, line.line_number, line.sku_id, line.quantity, line.unit_price)
+              for line in OrderLine.objects.all()}
+    assert stored == {line.pk: (first.pk, line.line_number, line.sku_id, line.line_number, Decimal("12.45") * n)
+                      for n, line in enumerate(first_lines, start=1)}
+    assert all(line.order is first for line in first_lines)
+
+    with transaction.atomic():  # the same number again: nothing written, the transaction still usable
+        clash = order("OC-LINES01")
+        assert insert_with_children(clash, lines(), "order") is False
+        assert clash.pk is None and Order.objects.count() == 1 and OrderLine.objects.count() == 3

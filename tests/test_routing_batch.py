@@ -113,6 +113,11 @@ def test_routing_a_batch_ends_as_routing_each_order_alone(network, channel_clien
 
     together = outcome(orders)
     assert together == alone
+    routed = OutboxEvent.objects.filter(type__in=["order.routed", "order.backordered"])
+    entries = OrderEvent.objects.filter(type__in=["order.routed", "order.backordered"])
+    assert len(routed) == len(entries) == len(orders)
+    for row, order_id in [(e.payload, int(e.aggregate_id)) for e in routed] + [(e.payload, e.order_id) for e in entries]:
+        assert RoutingDecision.objects.get(pk=row["decision_id"]).order_id == order_id  # its own decision
     assert set(decisions) == {o.pk for o in orders}
     # The day as routed: the moved holds, ST2 full after two orders, the backorder kept visible.
     assert ("RUN-BLK-42", 2) in {(sku, qty) for _, _, loc, qty, active, f in together["allocations"]
@@ -173,9 +178,9 @@ def test_a_batch_costs_a_few_statements_per_order(network, channel_client):
 
     assert Order.objects.filter(status="allocated").count() == 10
     assert len(alone.captured_queries) >= 11
-    # Per order: its routing decision; the rest once for the batch (reads, fulfillments, holds moved
-    # into them, statuses, capacity, timeline and events).
-    assert len(together.captured_queries) <= 9 + 12, [q["sql"][:80] for q in together.captured_queries]
+    # Once for the whole batch: the reads, then the fulfillments, decisions, holds moved into the
+    # fulfillments, statuses, capacity, and the timeline with its events.
+    assert len(together.captured_queries) <= 13, [q["sql"][:80] for q in together.captured_queries]
 
 
 def test_a_batch_that_fails_is_routed_order_by_order(network, channel_client, monkeypatch):

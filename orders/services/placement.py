@@ -14,7 +14,7 @@ from inventory.errors import InsufficientStock, QuantityInvalid, Shortage, Unkno
 from inventory.models import Location, Sku
 from omnichannel import rawsql
 from omnichannel.errors import ValidationFailed
-from omnichannel.inserts import insert_all, insert_unless_conflict
+from omnichannel.inserts import insert_with_children
 from orders import events
 from orders.customers import customer_match
 from orders.errors import AddressRequired, PickupNotPossible
@@ -117,15 +117,12 @@ def _create_order(data: OrderInput, ctx: ChannelContext, skus: dict[str, Sku], p
                       customer=customer, delivery_method=data.delivery_method, pickup_location=pickup,
                       currency=data.currency, total_amount=total, promise_option=data.promise_option[:64],
                       promised_by=data.promised_by, **fields)
-        if not insert_unless_conflict(order):  # a unique constraint: the external id, or the number
+        lines = [OrderLine(line_number=i + 1, sku=skus[line.sku], quantity=line.quantity, unit_price=line.unit_price)
+                 for i, line in enumerate(data.lines)]
+        if not insert_with_children(order, lines, "order"):  # a unique constraint: the external id, or the number
             if order_get_by_external_id(ctx.channel_id, data.external_id):
                 return None
             continue  # order number collision: draw another
-        lines = insert_all([
-            OrderLine(order=order, line_number=i + 1, sku=skus[line.sku], quantity=line.quantity,
-                      unit_price=line.unit_price)
-            for i, line in enumerate(data.lines)
-        ])
         return order, lines
     raise ValidationFailed("Could not allocate an order number; try again.", field=None)
 

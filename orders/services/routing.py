@@ -115,6 +115,7 @@ class _Batch:
     new_fulfillments: list[Fulfillment] = field(default_factory=list)  # written at the end
     holds_moved: list[tuple[int, Fulfillment]] = field(default_factory=list)  # (allocation id, its fulfillment)
     new_status: dict[int, tuple[Order, str]] = field(default_factory=dict)  # order id -> (order, status)
+    decisions: list[RoutingDecision] = field(default_factory=list)
 
     def status_changed(self, order: Order, status: str) -> None:
         self.new_status[order.pk] = (order, status)
@@ -122,6 +123,7 @@ class _Batch:
     def write(self) -> None:
         """What the batch's routings left to write together, in dependency order."""
         insert_all(self.new_fulfillments)
+        insert_all(self.decisions)
         _holds_into(self.holds_moved)
         by_status: dict[str, list[int]] = defaultdict(list)
         for order, status in self.new_status.values():
@@ -377,7 +379,7 @@ def _record_decision(order: Order, plan: Plan, result, rule_set, excluded: set[i
     cost = {"total": 0.0, "unfilled_units": plan.unfilled_units}
     if result is not None:
         cost.update({k: round(v, 4) for k, v in vars(result.cost).items()}, total=round(result.total_cost, 4))
-    (decision,) = insert_all([RoutingDecision(
+    decision = RoutingDecision(
         order=order, strategy=rule_set.strategy, rule_set_version=rule_set.label if rule_set.pk else "default-v0",
         trigger=trigger, outcome=outcome, excluded_locations=sorted(excluded),
         inputs={"destination": destination_of(order), "method": order.delivery_method, "attempts": attempts,
@@ -385,7 +387,11 @@ def _record_decision(order: Order, plan: Plan, result, rule_set, excluded: set[i
                 "lines": [{"sku": a.sku, "qty": a.qty} for a in (result.allocations if result else ())]},
         plan=[{"location": a.location, "sku": a.sku, "qty": a.qty} for a in (result.allocations if result else ())],
         cost=cost, candidates=candidates, solver_status=result.solver_status if result else "stock_race",
-        duration_ms=round(seconds * 1000, 3))])
+        duration_ms=round(seconds * 1000, 3))
+    if (batch := _batch_of(order.pk)) is not None:
+        batch.decisions.append(decision)  # written with the batch (its key reaches the timeline then)
+    else:
+        insert_all([decision])
     return decision
 
 
@@ -401,7 +407,7 @@ def _announce(order: Order, fulfillments: dict[int, Fulfillment], plan: Plan, ac
            "message": f"Sent to {fulfillment.location_id}", "payload": {"location_id": fulfillment.location_id},
            "publish": False} for fulfillment in fulfillments.values()),
         {"type": event, "status_from": before, "status_to": order.status,
-         "payload": {"decision_id": decision.pk, "fulfillments": [f.number for f in fulfillments.values()],
+         "payload": {"decision_id": decision, "fulfillments": [f.number for f in fulfillments.values()],
                      "backordered_units": plan.unfilled_units}},
     ]
     if batch is not None:
