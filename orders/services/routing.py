@@ -90,9 +90,10 @@ def order_route(order_id: int, *, trigger: str = "placed", actor: str = "router"
 # each order costs a transaction and about 15 statements, most of them reads of one row or a
 # few. `orders_route_many` routes them in one transaction: what every order needs is read
 # once for all of them (the orders, locked in id order; their lines, holds and fulfillments;
-# the stock of every SKU they name; the day's load of each location with a capacity), each
-# order is then routed by `order_route` as ever, reading from that copy, and its timeline,
-# outbox events and capacity counts are written for all orders together at the end.
+# the stock of every SKU they name at the locations that could serve them; the day's load of
+# each location with a capacity), each order is then routed by `order_route` as ever,
+# reading from that copy, and what it writes (fulfillments, holds moved into them, decision,
+# status, capacity counts, timeline and events) is written for all orders together at the end.
 #
 # The copy of the stock stays right while routings only keep the holds placement made (the
 # usual case). Once an order moves holds (reserves or releases stock), the rest of the batch
@@ -167,7 +168,8 @@ def orders_route_many(order_ids: Iterable[int], *, trigger: str = "placed",
     provisional: dict[int, list[Allocation]] = defaultdict(list)
     for alloc in _provisional_allocations(ids):
         provisional[order_of_line[alloc.order_line_id]].append(alloc)
-    stock = inventory_selectors.stock_rows({line.sku_id for line in lines})
+    serving = {loc_id for order in orders.values() for loc_id in candidate_locations(order)}
+    stock = inventory_selectors.stock_rows({line.sku_id for line in lines}, serving)
     batch = _Batch(orders=orders, lines=by_order, provisional=provisional, statuses=_fulfillment_statuses(ids),
                    stock=stock)
     _local.batch = batch
