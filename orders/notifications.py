@@ -116,20 +116,31 @@ def notifications_deliver_many(events_: list[OutboxEvent]) -> list[OutboxEvent]:
              insert_many_unless_conflict([notification for _, notification in built], ["event", "medium"])}
     unsent: list[OutboxEvent] = []
     sent: list[int] = []
-    if fresh:
-        with get_connection() as mail:
-            for event, notification in built:
-                if id(notification) not in fresh:
-                    continue
-                try:
-                    mail.send_messages([EmailMessage(notification.subject, notification.body,
-                                                     settings.DEFAULT_FROM_EMAIL, [notification.recipient])])
-                except Exception as exc:
-                    logger.exception("sending notification %s failed", notification.pk)
-                    _failed(notification.pk, exc)
-                    unsent.append(event)
-                else:
-                    sent.append(notification.pk)
+    pending = [(event, notification) for event, notification in built if id(notification) in fresh]
+    mail = get_connection()
+    try:
+        if pending:
+            mail.open()
+    except Exception as exc:  # no mail server: every email of the batch fails, for the retries
+        logger.exception("opening the mail connection failed")
+        for event, notification in pending:
+            _failed(notification.pk, exc)
+            unsent.append(event)
+        pending = []
+    try:
+        for event, notification in pending:
+            try:
+                mail.send_messages([EmailMessage(notification.subject, notification.body,
+                                                 settings.DEFAULT_FROM_EMAIL, [notification.recipient])])
+            except Exception as exc:
+                logger.exception("sending notification %s failed", notification.pk)
+                _failed(notification.pk, exc)
+                unsent.append(event)
+            else:
+                sent.append(notification.pk)
+    finally:
+        if pending:
+            mail.close()
     if sent:
         rawsql.update(CustomerNotification, sent, {"status": CustomerNotification.Status.SENT,
                                                    "sent_at": timezone.now()}, add={"attempts": 1})

@@ -327,3 +327,31 @@ def test_a_real_worker_routes_and_confirms_a_pumps_batch_in_one_transaction(cele
     sent = "".join(p.read_text() for p in celery_worker["mail_dir"].glob("*"))
     assert all(f"We have your order {o.number}" in sent for o in orders)
     assert not OutboxEvent.objects.filter(dispatched_at__isnull=True).exclude(type="order.routed").exists()
+
+
+def test_no_mail_server_leaves_every_email_of_a_batch_to_the_retries(network, channel_client, monkeypatch):
+    for i in range(3):
+        placed(channel_client, someone(i, ("TEE-WHT-M", 1)))
+    events = list(OutboxEvent.objects.filter(type="order.confirmed").order_by("pk"))
+    monkeypatch.setattr(outbox, "runs_here", lambda task: True)
+    from django.core.mail.backends.locmem import EmailBackend
+
+    def refuse(self):
+        raise ConnectionRefusedError("no mail server")
+
+    monkeypatch.setattr(EmailBackend, "open", refuse)
+    retried = []
+    monkeypatch.setattr("orders.tasks.customer_notification_task.delay", retried.append)
+    mail.outbox.clear()
+
+    handlers.notify_customers(events)
+
+    assert mail.outbox == []
+    assert set(CustomerNotification.objects.values_list("status", "attempts")) == {("failed", 1)}
+    assert sorted(retried) == sorted(e.pk for e in events)
+    monkeypatch.undo()  # the server is back: the retries send each email once
+    from orders.notifications import notification_deliver
+
+    for event in events:
+        assert notification_deliver(event) is True
+    assert len(mail.outbox) == 3
