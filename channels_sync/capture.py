@@ -82,7 +82,7 @@ def idempotency_scope(channel: SalesChannel) -> str:
 
 
 def inbound_mark(message_id: int, status: str, *, result: Any = None, order_number: str = "") -> None:
-    rawsql.update(InboundMessage, [message_id], _marks(status, result, order_number))
+    rawsql.update(InboundMessage, [message_id], _mark_values(status, result, order_number))
 
 
 def order_capture(channel: SalesChannel, data: OrderInput, *, raw: Any, key: str, message: InboundMessage,
@@ -129,11 +129,11 @@ def _settle(message_id: int, status: str, order_number: str, record: Idempotency
         inbound_mark(message_id, status, order_number=order_number)
         return
     insert, insert_params = insert_sql([record])
-    update, update_params = rawsql.update_sql(InboundMessage, [message_id], _marks(status, None, order_number))
+    update, update_params = rawsql.update_sql(InboundMessage, [message_id], _mark_values(status, None, order_number))
     rawsql.fetch(f"WITH k AS ({insert}) {update} RETURNING 1", [*insert_params, *update_params])
 
 
-def _marks(status: str, result: Any, order_number: str) -> dict[str, Any]:
+def _mark_values(status: str, result: Any, order_number: str) -> dict[str, Any]:
     return {"status": status, "result": result or {}, "order_number": order_number, "processed_at": timezone.now()}
 
 

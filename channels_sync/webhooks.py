@@ -50,9 +50,10 @@ def webhook_channels(channel_ids) -> dict[int, SalesChannel]:
         return {}
     # Written out (omnichannel.rawsql): every public event of every order asks, and most
     # channels have no webhook.
-    found = rawsql.instances(SalesChannel, f"WHERE t.{rawsql.column(SalesChannel, 'id')} IN "
-                             f"({', '.join(['%s'] * len(ids))}) AND t.{rawsql.column(SalesChannel, 'webhook_url')} <> %s",
-                             [*ids, ""])
+    params: list[object] = []
+    where = (f"WHERE {rawsql.in_list('t.' + rawsql.column(SalesChannel, 'id'), ids, params)} "
+             f"AND t.{rawsql.column(SalesChannel, 'webhook_url')} <> %s")
+    found = rawsql.instances(SalesChannel, where, [*params, ""])
     return {channel.pk: channel for channel in found}
 
 

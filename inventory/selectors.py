@@ -35,10 +35,11 @@ def skus_by_code(codes: Iterable[str]) -> dict[str, Sku]:
     if not codes:
         return found
     # Written out (omnichannel.rawsql): every order line is looked up here.
-    marks = ", ".join(["%s"] * len(codes))
-    where = (f"WHERE (t.{rawsql.column(Sku, 'code')} IN ({marks}) OR t.{rawsql.column(Sku, 'barcode')} IN ({marks})) "
+    params: list[Any] = []
+    code, barcode = "t." + rawsql.column(Sku, "code"), "t." + rawsql.column(Sku, "barcode")
+    where = (f"WHERE ({_in(code, codes, params)} OR {_in(barcode, codes, params)}) "
              f"AND t.{rawsql.column(Sku, 'is_active')} = %s")
-    for sku in rawsql.instances(Sku, where, [*codes, *codes, True]):
+    for sku in rawsql.instances(Sku, where, [*params, True]):
         if sku.code in codes:
             found[sku.code] = sku
         if sku.barcode in codes:
@@ -98,13 +99,11 @@ def stock_rows(sku_ids: Iterable[int], location_ids: Iterable[int] | None = None
     # Written out (omnichannel.rawsql): every capture and every routing reads it.
     col = {name: rawsql.column(StockLevel, name) for name in ("id", "sku", "location")}
     available = _available_sql()
+    params: list[Any] = []
     sql = (f"SELECT {col['id']}, {col['sku']}, {col['location']}, {available} "  # noqa: S608
-           f"FROM {rawsql.table(StockLevel)} WHERE {col['sku']} IN ({', '.join(['%s'] * len(skus))}) "
-           f"AND {available} > 0")
-    params: list[int] = list(skus)
+           f"FROM {rawsql.table(StockLevel)} WHERE {_in(col['sku'], skus, params)} AND {available} > 0")
     if locations is not None:
-        sql += f" AND {col['location']} IN ({', '.join(['%s'] * len(locations))})"
-        params += locations
+        sql += f" AND {_in(col['location'], locations, params)}"
     return [StockRow(pk, sku_id, loc_id, avail) for pk, sku_id, loc_id, avail in rawsql.fetch(sql, params)]
 
 
@@ -201,14 +200,7 @@ def expired_holds(sku_ids: Collection[int]) -> dict[tuple[int, int], int]:
     return {(sku_id, location_id): units for sku_id, location_id, units in rows}
 
 
-def _in(column: str, values: Collection[int], params: list[Any]) -> str:
-    """`column IN (...)` for a raw query, appending the values to `params`. On Postgres one
-    array parameter (`= ANY(%s)`): the driver then does not rewrite a placeholder per value."""
-    if connection.vendor == "postgresql":
-        params.append(list(values))
-        return f"{column} = ANY(%s)"
-    params.extend(values)
-    return f"{column} IN ({', '.join(['%s'] * len(values))})"
+_in = rawsql.in_list
 
 
 def _available_by_sku(sku_ids: Collection[int], location_ids: Collection[int] | None) -> dict[int, dict[int, int]]:

@@ -94,16 +94,13 @@ def insert_all_together(groups: Sequence[Sequence[Model]]) -> None:
         for objs in groups:
             insert_all(objs)
         return
-    quote = connection.ops.quote_name
     ctes, selects, params = [], [], []
     for index, objs in enumerate(groups):
-        meta = objs[0]._meta
-        fields = [f for f in meta.concrete_fields if not f.primary_key]
-        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        pk = quote(meta.pk.column)
-        ctes.append(f"i{index} AS ({_insert_head(meta, fields)}{', '.join([row] * len(objs))} RETURNING {pk})")
+        insert, values = insert_sql(objs)
+        pk = connection.ops.quote_name(objs[0]._meta.pk.column)
+        ctes.append(f"i{index} AS ({insert} RETURNING {pk})")
         selects.append(f"SELECT {index}, {pk} FROM i{index}")  # noqa: S608 - identifiers from the model
-        params += _prepared(objs, fields)
+        params += values
     with connection.cursor() as cursor:
         cursor.execute(f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)}", params)
         found: dict[int, list[Any]] = {index: [] for index in range(len(groups))}
@@ -123,14 +120,12 @@ def insert_many_unless_conflict(objs: Sequence[Model], conflict: Sequence[str]) 
         return []
     meta = objs[0]._meta
     quote = connection.ops.quote_name
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
     keys = [meta.get_field(name) for name in conflict]
     key_columns = ", ".join(quote(f.column) for f in keys)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    sql = (_insert_head(meta, fields) + ", ".join([row] * len(objs))
-           + f" ON CONFLICT ({key_columns}) DO NOTHING RETURNING {quote(meta.pk.column)}, {key_columns}")
+    insert, params = insert_sql(objs)
+    sql = f"{insert} ON CONFLICT ({key_columns}) DO NOTHING RETURNING {quote(meta.pk.column)}, {key_columns}"
     with connection.cursor() as cursor:
-        cursor.execute(sql, _prepared(objs, fields))
+        cursor.execute(sql, params)
         pks = {tuple(found[1:]): found[0] for found in cursor.fetchall()}
     inserted = []
     for obj in objs:
@@ -157,15 +152,12 @@ def insert_all(objs: Sequence[Model], *, batch: int = 500) -> list[Model]:
     objs = list(objs)
     if not objs:
         return objs
-    meta = objs[0]._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    pk = connection.ops.quote_name(objs[0]._meta.pk.column)
     for start in range(0, len(objs), batch):
         chunk = objs[start:start + batch]
-        sql = (_insert_head(meta, fields) + ", ".join([row] * len(chunk))
-               + f" RETURNING {connection.ops.quote_name(meta.pk.column)}")
+        insert, params = insert_sql(chunk)
         with connection.cursor() as cursor:
-            cursor.execute(sql, _prepared(chunk, fields))
+            cursor.execute(f"{insert} RETURNING {pk}", params)
             mark_saved(chunk, [r[0] for r in cursor.fetchall()])
     return objs
 

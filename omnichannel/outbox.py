@@ -221,8 +221,7 @@ def claim(*, ids: list[int] | None = None, limit: int = PUMP_BATCH) -> list[Outb
     if ids is not None:
         if not ids:
             return []
-        where += f" AND {col['id']} IN ({', '.join(['%s'] * len(ids))})"
-        params += ids
+        where += f" AND {rawsql.in_list(col['id'], ids, params)}"
     lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     table = rawsql.table(OutboxEvent)
     sql = (f"UPDATE {table} SET {col['attempts']} = {col['attempts']} + 1 WHERE {col['id']} IN "  # noqa: S608
@@ -243,11 +242,11 @@ def dispatch_many(event_ids: list[int]) -> None:
     if not event_ids:
         return
     # Written out (omnichannel.rawsql): every order's events pass here.
-    marks = ", ".join(["%s"] * len(event_ids))
+    params: list[int] = []
+    pk = "t." + rawsql.column(OutboxEvent, "id")
     events = rawsql.instances(
-        OutboxEvent, f"WHERE t.{rawsql.column(OutboxEvent, 'id')} IN ({marks}) AND "
-        f"t.{rawsql.column(OutboxEvent, 'dispatched_at')} IS NULL ORDER BY t.{rawsql.column(OutboxEvent, 'id')}",
-        list(event_ids))
+        OutboxEvent, f"WHERE {rawsql.in_list(pk, list(event_ids), params)} AND "
+        f"t.{rawsql.column(OutboxEvent, 'dispatched_at')} IS NULL ORDER BY {pk}", params)
     _dispatch_events(events, counted=False)
 
 

@@ -12,7 +12,7 @@ Use it only where a profile shows the compiler; everywhere else the ORM is clear
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, TypeVar
 
 from django.db import connection
@@ -84,6 +84,17 @@ def split(row: Sequence[Any], *models: type[Model]) -> list[Model | None]:
     return found
 
 
+def in_list(column: str, values: Collection[Any], params: list[Any]) -> str:
+    """`column IN (...)` for a raw query, appending the values to `params`. On Postgres one
+    array parameter (`= ANY(%s)`): the driver then does not rewrite a placeholder per value,
+    and the statement is the same whatever the number of values (prepared once)."""
+    if connection.vendor == "postgresql":
+        params.append(list(values))
+        return f"{column} = ANY(%s)"
+    params.extend(values)
+    return f"{column} IN ({', '.join(['%s'] * len(values))})"
+
+
 def fetch(sql: str, params: Sequence[Any]) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -117,7 +128,8 @@ def update_sql(model: type[Model], pks: Sequence[Any], values: dict[str, Any] | 
     builds a larger statement around it."""
     meta = model._meta
     quote = connection.ops.quote_name
-    sets, params = [], []
+    sets: list[str] = []
+    params: list[Any] = []
     for name, value in (values or {}).items():
         field = meta.get_field(name)
         if isinstance(value, Model):
@@ -129,5 +141,5 @@ def update_sql(model: type[Model], pks: Sequence[Any], values: dict[str, Any] | 
         sets.append(f"{col} = {col} + %s")
         params.append(step)
     sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(sets)} "  # noqa: S608 - identifiers from the model
-           f"WHERE {quote(meta.pk.column)} IN ({', '.join(['%s'] * len(pks))})")
-    return sql, [*params, *pks]
+           f"WHERE {in_list(quote(meta.pk.column), list(pks), params)}")
+    return sql, params

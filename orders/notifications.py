@@ -91,12 +91,13 @@ def _orders_with_customers(order_ids) -> dict[int, Order]:
     ids = sorted({pk for pk in map(_order_id, order_ids) if pk is not None})
     if not ids:
         return {}
+    params: list[int] = []
     sql = (f"SELECT {rawsql.columns(Order, 'o')}, {rawsql.columns(Customer, 'c')} "  # noqa: S608
            f"FROM {rawsql.table(Order)} o JOIN {rawsql.table(Customer)} c "
            f"ON c.{rawsql.column(Customer, 'id')} = o.{rawsql.column(Order, 'customer')} "
-           f"WHERE o.{rawsql.column(Order, 'id')} IN ({', '.join(['%s'] * len(ids))})")
+           f"WHERE {rawsql.in_list('o.' + rawsql.column(Order, 'id'), ids, params)}")
     found = {}
-    for row in rawsql.fetch(sql, ids):
+    for row in rawsql.fetch(sql, params):
         order, order.customer = rawsql.split(row, Order, Customer)
         found[order.pk] = order
     return found
@@ -117,30 +118,29 @@ def notifications_deliver_many(events_: list[OutboxEvent]) -> list[OutboxEvent]:
     unsent: list[OutboxEvent] = []
     sent: list[int] = []
     pending = [(event, notification) for event, notification in built if id(notification) in fresh]
-    mail = get_connection()
-    try:
-        if pending:
+    if pending:
+        mail = get_connection()
+        try:
             mail.open()
-    except Exception as exc:  # no mail server: every email of the batch fails, for the retries
-        logger.exception("opening the mail connection failed")
-        for event, notification in pending:
-            _failed(notification.pk, exc)
-            unsent.append(event)
-        pending = []
-    try:
-        for event, notification in pending:
-            try:
-                mail.send_messages([EmailMessage(notification.subject, notification.body,
-                                                 settings.DEFAULT_FROM_EMAIL, [notification.recipient])])
-            except Exception as exc:
-                logger.exception("sending notification %s failed", notification.pk)
+        except Exception as exc:  # no mail server: every email of the batch fails, for the retries
+            logger.exception("opening the mail connection failed")
+            for event, notification in pending:
                 _failed(notification.pk, exc)
                 unsent.append(event)
-            else:
-                sent.append(notification.pk)
-    finally:
-        if pending:
-            mail.close()
+        else:
+            try:
+                for event, notification in pending:
+                    try:
+                        mail.send_messages([EmailMessage(notification.subject, notification.body,
+                                                         settings.DEFAULT_FROM_EMAIL, [notification.recipient])])
+                    except Exception as exc:
+                        logger.exception("sending notification %s failed", notification.pk)
+                        _failed(notification.pk, exc)
+                        unsent.append(event)
+                    else:
+                        sent.append(notification.pk)
+            finally:
+                mail.close()
     if sent:
         rawsql.update(CustomerNotification, sent, {"status": CustomerNotification.Status.SENT,
                                                    "sent_at": timezone.now()}, add={"attempts": 1})

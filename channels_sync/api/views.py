@@ -50,15 +50,13 @@ class OrdersApi(generics.ListAPIView):
         key = request.headers.get("Idempotency-Key", "").strip()
         payload = request.data if isinstance(request.data, dict) else {"raw": request.data}
         problem = unstorable(payload) or _bad_key(key)
-        if problem:
-            message = inbound_archive(channel, storable(payload), source="api", idempotency_key=storable(key))
-        else:
-            arrival = inbound_arrive(channel, payload, source="api", key=key)
-            message = arrival.message
         if problem:  # archived (made storable) and refused: nothing else is written
+            message = inbound_archive(channel, storable(payload), source="api", idempotency_key=storable(key))
             field, reason = problem
             inbound_mark(message.pk, InboundMessage.Status.REJECTED, result={"field": field, "reason": reason})
             raise ValidationFailed(f"{field}: {reason}", field=field)
+        arrival = inbound_arrive(channel, payload, source="api", key=key)
+        message = arrival.message
         parsed = order_serializers.OrderIn(data=request.data)
         if not parsed.is_valid():
             inbound_mark(message.pk, InboundMessage.Status.REJECTED, result=parsed.errors)

@@ -62,8 +62,9 @@ def orders_today(location_ids: Iterable[int]) -> dict[int, int]:
     if not ids:
         return {}
     col = {name: rawsql.column(LocationDayLoad, name) for name in ("location", "day", "fulfillments")}
+    params: list[object] = [connection.ops.adapt_datefield_value(timezone.localdate())]
     sql = (f"SELECT {col['location']}, SUM({col['fulfillments']}) FROM {rawsql.table(LocationDayLoad)} "  # noqa: S608
-           f"WHERE {col['day']} = %s AND {col['location']} IN ({', '.join(['%s'] * len(ids))}) "
+           f"WHERE {col['day']} = %s AND {rawsql.in_list(col['location'], ids, params)} "
            f"GROUP BY {col['location']}")
-    rows = rawsql.fetch(sql, [connection.ops.adapt_datefield_value(timezone.localdate()), *ids])
+    rows = rawsql.fetch(sql, params)
     return {location_id: int(total) for location_id, total in rows if total}

@@ -188,18 +188,15 @@ def _holds_into(moved: list[tuple[int, Fulfillment]]) -> None:
     target = Allocation._meta.get_field("fulfillment")
     col, pk = rawsql.column(Allocation, "fulfillment"), rawsql.column(Allocation, "id")
     cases = " ".join([f"WHEN %s THEN CAST(%s AS {target.db_type(connection)})"] * len(moved))
+    params = [value for a, f in moved for value in (a, f.pk)]
     sql = (f"UPDATE {rawsql.table(Allocation)} SET {col} = CASE {pk} {cases} END "  # noqa: S608 - identifiers
-           f"WHERE {pk} IN ({_marks([a for a, _ in moved])})")
+           f"WHERE {rawsql.in_list(pk, [a for a, _ in moved], params)}")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [value for a, f in moved for value in (a, f.pk)] + [a for a, _ in moved])
+        cursor.execute(sql, params)
 
 # The reads below run for every order routed; they are written out (omnichannel.rawsql)
 # because Django's compiler cost several times the queries themselves. Each matches the
 # ORM query it replaced, ordering included.
-
-def _marks(ids: list[int]) -> str:
-    return ", ".join(["%s"] * len(ids))
-
 
 def _lock_order(order_id: int) -> Order | None:
     """The order, its row locked until the caller's transaction ends."""
@@ -213,8 +210,9 @@ def _lock_orders(order_ids: list[int]) -> list[Order]:
     if not order_ids:
         return []
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    orders = rawsql.instances(Order, f"WHERE t.{rawsql.column(Order, 'id')} IN ({_marks(order_ids)}) "
-                              f"ORDER BY t.{rawsql.column(Order, 'id')}{lock}", list(order_ids))
+    params: list[int] = []
+    pk = "t." + rawsql.column(Order, "id")
+    orders = rawsql.instances(Order, f"WHERE {rawsql.in_list(pk, order_ids, params)} ORDER BY {pk}{lock}", params)
     for order in orders:
         if order.pickup_location_id is not None:
             order.pickup_location = Location.objects.get(pk=order.pickup_location_id)
@@ -223,13 +221,14 @@ def _lock_orders(order_ids: list[int]) -> list[Order]:
 
 def _lines_with_skus(order_ids: list[int]) -> list[OrderLine]:
     """The orders' lines with their SKUs, by order and line number."""
-    o = rawsql.column(OrderLine, "order")
+    o = "l." + rawsql.column(OrderLine, "order")
+    params: list[int] = []
     sql = (f"SELECT {rawsql.columns(OrderLine, 'l')}, {rawsql.columns(Sku, 's')} "  # noqa: S608
            f"FROM {rawsql.table(OrderLine)} l JOIN {rawsql.table(Sku)} s "
            f"ON s.{rawsql.column(Sku, 'id')} = l.{rawsql.column(OrderLine, 'sku')} "
-           f"WHERE l.{o} IN ({_marks(order_ids)}) ORDER BY l.{o}, l.{rawsql.column(OrderLine, 'line_number')}")
+           f"WHERE {rawsql.in_list(o, order_ids, params)} ORDER BY {o}, l.{rawsql.column(OrderLine, 'line_number')}")
     lines = []
-    for row in rawsql.fetch(sql, list(order_ids)):
+    for row in rawsql.fetch(sql, params):
         line, line.sku = rawsql.split(row, OrderLine, Sku)
         lines.append(line)
     return lines
@@ -237,20 +236,24 @@ def _lines_with_skus(order_ids: list[int]) -> list[OrderLine]:
 
 def _provisional_allocations(order_ids: list[int]) -> list[Allocation]:
     """Active holds not yet in a fulfillment (placement's provisional reservations), by id."""
+    params: list[object] = []
     where = (f"JOIN {rawsql.table(OrderLine)} l ON l.{rawsql.column(OrderLine, 'id')} = "
-             f"t.{rawsql.column(Allocation, 'order_line')} WHERE l.{rawsql.column(OrderLine, 'order')} "
-             f"IN ({_marks(order_ids)}) AND t.{rawsql.column(Allocation, 'is_active')} = %s "
+             f"t.{rawsql.column(Allocation, 'order_line')} "
+             f"WHERE {rawsql.in_list('l.' + rawsql.column(OrderLine, 'order'), order_ids, params)} "
+             f"AND t.{rawsql.column(Allocation, 'is_active')} = %s "
              f"AND t.{rawsql.column(Allocation, 'fulfillment')} IS NULL ORDER BY t.{rawsql.column(Allocation, 'id')}")
-    return rawsql.instances(Allocation, where, [*order_ids, True])
+    return rawsql.instances(Allocation, where, [*params, True])
 
 
 def _fulfillment_statuses(order_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
     """Per order: (location id, status) of every fulfillment it has, oldest first."""
     col = {name: rawsql.column(Fulfillment, name) for name in ("order", "location", "status", "id")}
+    params: list[int] = []
     sql = (f"SELECT {col['order']}, {col['location']}, {col['status']} "  # noqa: S608
-           f"FROM {rawsql.table(Fulfillment)} WHERE {col['order']} IN ({_marks(order_ids)}) ORDER BY {col['id']}")
+           f"FROM {rawsql.table(Fulfillment)} WHERE {rawsql.in_list(col['order'], order_ids, params)} "
+           f"ORDER BY {col['id']}")
     found: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for order_id, location_id, status in rawsql.fetch(sql, list(order_ids)):
+    for order_id, location_id, status in rawsql.fetch(sql, params):
         found[order_id].append((location_id, status))
     return found
 
