@@ -100,14 +100,10 @@ def order_capture(channel: SalesChannel, data: OrderInput, *, raw: Any, key: str
     ctx = ChannelContext(channel_id=channel.pk, actor=actor,
                          allow_backorder=channel.short_stock_policy == SalesChannel.ShortStockPolicy.BACKORDER)
     try:
-        with transaction.atomic():
-            if known and arrival.external_id == data.external_id:  # as validated (trimmed, say)
-                order, created = order_services.order_place(data, ctx, existing_id=arrival.order_id)
-            else:
-                order, created = order_services.order_place(data, ctx)
-            result = CaptureResult(201 if created else 200, render(order), order.number)
-            _settle(message.pk, InboundMessage.Status.PROCESSED if created else InboundMessage.Status.DUPLICATE,
-                    order.number, idempotency_record(scope, key, body_hash, result.status, result.body) if key else None)
+        try:
+            result = _place(data, ctx, message, scope, key, body_hash, render, arrival, optimistic=True)
+        except order_services.PlacementRaced:  # rolled back: the careful way, from the start
+            result = _place(data, ctx, message, scope, key, body_hash, render, arrival, optimistic=False)
     except IntegrityError:
         # A concurrent twin with the same key committed first: answer as it did.
         if key and (replay := idempotency_lookup(scope, key, body_hash)):
@@ -117,6 +113,21 @@ def order_capture(channel: SalesChannel, data: OrderInput, *, raw: Any, key: str
     except DomainError as exc:
         inbound_mark(message.pk, InboundMessage.Status.REJECTED, result={"code": exc.code, "detail": exc.detail})
         raise
+    return result
+
+
+def _place(data: OrderInput, ctx: ChannelContext, message: InboundMessage, scope: str, key: str, body_hash: str,
+           render, arrival: Arrival | None, *, optimistic: bool) -> CaptureResult:
+    """The capture's transaction: the order placed, its answer stored under the key, the
+    message marked."""
+    with transaction.atomic():
+        if arrival is not None and arrival.looked_up and arrival.external_id == data.external_id:  # as validated
+            order, created = order_services.order_place(data, ctx, existing_id=arrival.order_id, optimistic=optimistic)
+        else:
+            order, created = order_services.order_place(data, ctx, optimistic=optimistic)
+        result = CaptureResult(201 if created else 200, render(order), order.number)
+        _settle(message.pk, InboundMessage.Status.PROCESSED if created else InboundMessage.Status.DUPLICATE,
+                order.number, idempotency_record(scope, key, body_hash, result.status, result.body) if key else None)
     return result
 
 

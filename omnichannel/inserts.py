@@ -80,27 +80,53 @@ def insert_sql(objs: Sequence[Model]) -> tuple[str, list[Any]]:
     """`INSERT INTO table (columns) VALUES (...), ...` for new instances of one model, and its
     parameters, for a caller that builds a larger statement around it (then `mark_saved`)."""
     meta = objs[0]._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    return _insert_head(meta, fields) + ", ".join([row] * len(objs)), _prepared(objs, fields)
+    key = (connection.vendor, "insert", meta.label, len(objs))
+    if key not in _SQL:
+        row = "(" + ", ".join(["%s"] * len(_fields(meta))) + ")"
+        _SQL[key] = _insert_head(meta, _fields(meta)) + ", ".join([row] * len(objs))
+    return _SQL[key], _prepared(objs, _fields(meta))
+
+
+# Statement texts by shape (vendor, kind, model, rows, ...): built once, the values are bound.
+_SQL: dict[tuple, str] = {}
+_FIELDS: dict[str, list[models.Field]] = {}
+
+
+def _fields(meta) -> list[models.Field]:
+    """The concrete fields an INSERT writes (all but the primary key)."""
+    if meta.label not in _FIELDS:
+        _FIELDS[meta.label] = [f for f in meta.concrete_fields if not f.primary_key]
+    return _FIELDS[meta.label]
 
 
 def insert_all_together(groups: Sequence[Sequence[Model]]) -> None:
     """`insert_all` for the new instances of several models (a list per model) in one
     statement on Postgres, a data-modifying CTE per model; one INSERT per model elsewhere.
-    Sets every pk. For a few rows each (no batching)."""
+    Sets every pk. For a few rows each (no batching).
+
+    A foreign key may point at an unsaved instance of an earlier group (an allocation at the
+    reservation inserted with it): the statement takes that row's new key (`_linked`)."""
     groups = [list(objs) for objs in groups if objs]
     if connection.vendor != "postgresql" or len(groups) < 2:
         for objs in groups:
+            _take_related_keys(objs)
             insert_all(objs)
         return
+    quote = connection.ops.quote_name
+    position: dict[int, tuple[int, int]] = {}  # id(instance) -> (group, row): where a link may point
     ctes, selects, params = [], [], []
     for index, objs in enumerate(groups):
-        insert, values = insert_sql(objs)
-        pk = connection.ops.quote_name(objs[0]._meta.pk.column)
+        pk = quote(objs[0]._meta.pk.column)
+        links = _links(objs, position)
+        _take_related_keys(objs, besides=links)
+        if links:
+            insert, values = _linked(objs, links, position)
+        else:
+            insert, values = insert_sql(objs)
         ctes.append(f"i{index} AS ({insert} RETURNING {pk})")
         selects.append(f"SELECT {index}, {pk} FROM i{index}")  # noqa: S608 - identifiers from the model
         params += values
+        position.update({id(obj): (index, row) for row, obj in enumerate(objs)})
     with connection.cursor() as cursor:
         cursor.execute(f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)}", params)
         found: dict[int, list[Any]] = {index: [] for index in range(len(groups))}
@@ -108,6 +134,95 @@ def insert_all_together(groups: Sequence[Sequence[Model]]) -> None:
             found[index].append(pk)
     for index, objs in enumerate(groups):  # keys are drawn in row order within a statement
         mark_saved(objs, sorted(found[index]))
+    for objs in groups:
+        _take_related_keys(objs)
+
+
+def _foreign_keys(meta) -> list[models.Field]:
+    return [f for f in meta.concrete_fields if f.is_relation and (f.many_to_one or f.one_to_one)]
+
+
+def _take_related_keys(objs: Sequence[Model], besides: Sequence[models.Field] = ()) -> None:
+    """Each foreign key whose related instance was saved after it was assigned takes its key;
+    one still unsaved is refused (what `save()` does before it inserts)."""
+    for field in _foreign_keys(objs[0]._meta):
+        if field in besides:
+            continue
+        for obj in objs:
+            related = field.get_cached_value(obj, default=None)
+            if related is not None and getattr(obj, field.attname) is None:
+                if related.pk is None:
+                    raise ValueError(f"{field}: points at an unsaved instance")
+                setattr(obj, field.attname, related.pk)
+
+
+def _links(objs: Sequence[Model], position: dict[int, tuple[int, int]]) -> list[models.Field]:
+    """The foreign keys of `objs` that point at an unsaved instance of an earlier group."""
+    found = []
+    for field in _foreign_keys(objs[0]._meta):
+        pointing = [field.get_cached_value(obj, default=None) for obj in objs]
+        unsaved = [r for r in pointing if r is not None and r.pk is None]
+        if not unsaved:
+            continue
+        if any(id(r) not in position for r in unsaved) or not field.target_field.primary_key:
+            raise ValueError(f"{field}: an unsaved instance that no earlier group inserts (by its key)")
+        found.append(field)
+    return found
+
+
+def _linked(objs: Sequence[Model], links: list[models.Field],
+            position: dict[int, tuple[int, int]]) -> tuple[str, list[Any]]:
+    """`INSERT ... SELECT` for a group with links: each linked column is the value given or,
+    for a row pointing at an instance of group g inserted in this statement, the key of that
+    group's row r (keys drawn in row order: the (r+1)th smallest). Rows in order (`o`), so
+    their own keys are drawn in order too."""
+    meta = objs[0]._meta
+    fields = _fields(meta)
+    params: list[Any] = []
+    prepared = _prepared(objs, fields)
+    width = len(fields)
+    targets: dict[models.Field, set[int]] = {field: set() for field in links}
+    for row, obj in enumerate(objs):
+        params += prepared[row * width:(row + 1) * width]
+        for field in links:
+            related = field.get_cached_value(obj, default=None)
+            group, at = position[id(related)] if related is not None and related.pk is None else (None, None)
+            if group is not None:
+                targets[field].add(group)
+            params += [group, at]
+        params.append(row)
+    shape = tuple((field.name, tuple(sorted(groups))) for field, groups in targets.items())
+    key = (connection.vendor, "linked", meta.label, len(objs), shape)
+    if key not in _SQL:
+        _SQL[key] = _linked_sql(meta, len(objs), shape)
+    return _SQL[key], params
+
+
+def _linked_sql(meta, rows: int, shape: tuple[tuple[str, tuple[int, ...]], ...]) -> str:
+    quote = connection.ops.quote_name
+    fields = _fields(meta)
+    names = [f"c{i}" for i in range(len(fields))]
+    pointers = {name: f"l{i}" for i, (name, _) in enumerate(shape)}
+    groups_of = dict(shape)
+    out = []
+    for field, name in zip(fields, names, strict=True):
+        if field.name not in pointers:
+            out.append(f"v.{name}")
+            continue
+        p = pointers[field.name]
+        pk = quote(field.related_model._meta.pk.column)
+        choices = " ".join(f"WHEN {g} THEN (SELECT k FROM (SELECT {pk} AS k, "  # noqa: S608 - identifiers
+                           f"row_number() OVER (ORDER BY {pk}) - 1 AS n FROM i{g}) AS r WHERE r.n = v.{p}a)"
+                           for g in groups_of[field.name])
+        out.append(f"COALESCE(v.{name}, CASE v.{p}g {choices} END)")
+    columns = names + [c for p in pointers.values() for c in (f"{p}g", f"{p}a")] + ["o"]
+    # Values in a SELECT are not typed by the INSERT's columns: the first row says each type.
+    first = "(" + ", ".join([f"CAST(%s AS {f.db_type(connection)})" for f in fields]
+                            + ["CAST(%s AS integer)"] * (2 * len(shape) + 1)) + ")"
+    other = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    head = _insert_head(meta, fields).removesuffix("VALUES ")
+    return (f"{head}SELECT {', '.join(out)} FROM (VALUES {', '.join([first] + [other] * (rows - 1))}) "  # noqa: S608
+            f"AS v({', '.join(columns)}) ORDER BY v.o")
 
 
 def insert_many_unless_conflict(objs: Sequence[Model], conflict: Sequence[str]) -> list[Model]:

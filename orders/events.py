@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Model
@@ -53,12 +54,14 @@ def record(order: Order, event_type: str, *, actor: str, fulfillment: Fulfillmen
     return entry
 
 
-def record_many(order: Order, entries: list[dict[str, Any]], *, actor: str) -> list[OrderEvent]:
+def record_many(order: Order, entries: list[dict[str, Any]], *, actor: str,
+                with_rows: Sequence[Sequence[Model]] = ()) -> list[OrderEvent]:
     """Several `record()`s for one order in two INSERTs and one dispatch task. Each entry:
-    type, and optionally fulfillment, status_from, status_to, message, payload, publish."""
+    type, and optionally fulfillment, status_from, status_to, message, payload, publish.
+    `with_rows`: other new rows (a list per model) to insert in the same statement."""
     timeline = Timeline()
     rows = timeline.add(order, entries, actor=actor)
-    timeline.write()
+    timeline.write(with_rows=with_rows)
     return rows
 
 
@@ -99,8 +102,9 @@ class Timeline:
             self.published.append((e["type"], "order", order.pk, body))
         return rows
 
-    def write(self) -> None:
-        """Insert what was added. Caller holds a transaction."""
+    def write(self, *, with_rows: Sequence[Sequence[Model]] = ()) -> None:
+        """Insert what was added, and `with_rows` (other new rows, a list per model, which
+        the entries' rows may point at), together. Caller holds a transaction."""
         rows, published = self.rows, self.published
         self.rows, self.published = [], []
         link = OrderEvent._meta.get_field("fulfillment")
@@ -111,5 +115,5 @@ class Timeline:
             row.payload = _keys(row.payload)
         published = [(t, a, i, _keys(body)) for t, a, i, body in published]
         events = outbox.unsaved(published)
-        insert_all_together([rows, events])  # one statement on Postgres
+        insert_all_together([*with_rows, rows, events])  # one statement on Postgres
         outbox.published(events)

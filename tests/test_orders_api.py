@@ -382,3 +382,40 @@ def test_the_same_order_sent_at_once_from_many_threads_is_placed_once(network, w
     assert sum(StockLevel.objects.values_list("reserved", flat=True)) == 1
     statuses = list(InboundMessage.objects.values_list("status", flat=True))
     assert sorted(statuses) == ["duplicate"] * 11 + ["processed"]
+
+
+def test_an_order_that_loses_a_race_for_its_stock_is_placed_again_in_a_new_transaction(network, channel_client,
+                                                                                       monkeypatch):
+    # the first, optimistic attempt (no savepoint) finds its stock gone between plan and take:
+    # the whole transaction rolls back (nothing of it stays) and the order is placed again
+    from channels_sync import capture
+    from inventory import services as inventory_services
+    from inventory.errors import InsufficientStock
+
+    real_take, real_place, calls = inventory_services.stock_take, capture._place, []
+
+    def lose_once(per_level):
+        if "raced" not in calls:
+            calls.append("raced")
+            real_take(per_level)  # the units are taken (rows locked) ... then found short elsewhere
+            raise InsufficientStock([])
+        return real_take(per_level)
+
+    def place(*args, optimistic, **kwargs):
+        calls.append(f"place optimistic={optimistic}")
+        return real_place(*args, optimistic=optimistic, **kwargs)
+
+    monkeypatch.setattr(inventory_services, "stock_take", lose_once)
+    monkeypatch.setattr(capture, "_place", place)
+    response = channel_client.post("/api/v1/orders/", ship_order(("RUN-BLK-42", 2), ("TEE-WHT-M", 1)),
+                                   format="json", HTTP_IDEMPOTENCY_KEY="race-once")
+
+    assert response.status_code == 201, response.content
+    assert calls == ["place optimistic=True", "raced", "place optimistic=False"]
+    order = Order.objects.get()
+    assert order.number == response.json()["number"]
+    assert sorted(Reservation.objects.filter(status="open").values_list("quantity", flat=True)) == [1, 2]
+    assert sum(StockLevel.objects.values_list("reserved", flat=True)) == 3  # the first take rolled back
+    assert StockMovement.objects.filter(reason="reserve").count() == 2
+    assert Customer.objects.count() == 1
+    assert InboundMessage.objects.get().status == InboundMessage.Status.PROCESSED

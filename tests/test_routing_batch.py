@@ -153,15 +153,15 @@ def test_a_plan_that_loses_a_race_inside_a_batch_is_counted_once(network, channe
     orders = [placed(channel_client, someone(n, ("TEE-WHT-M", 1))) for n in range(3)]
     network["ST2"].is_active = False  # the shirts held there must be reserved anew elsewhere
     network["ST2"].save()
-    real, raced = inventory_services.stock_reserve, []
+    real, raced = inventory_services.stock_take, []
 
-    def lose_the_first_race(requests, **kwargs):
+    def lose_the_first_race(per_level):
         if not raced:
-            raced.append(requests)
+            raced.append(per_level)
             raise InsufficientStock([])  # as if another order took the stock between plan and reserve
-        return real(requests, **kwargs)
+        return real(per_level)
 
-    monkeypatch.setattr(inventory_services, "stock_reserve", lose_the_first_race)
+    monkeypatch.setattr(inventory_services, "stock_take", lose_the_first_race)
     services.orders_route_many([o.pk for o in orders])
 
     assert raced and Fulfillment.objects.filter(location=network["WH1"]).count() == 3

@@ -17,9 +17,11 @@ from inventory.services.reservations import (
     hold_create,
     hold_release,
     holds_release_expired,
+    reservation_rows,
     reservations_commit,
     reservations_release,
     stock_reserve,
+    stock_take,
 )
 from inventory.services.stock import (
     MOVE_STATES,
@@ -48,6 +50,6 @@ __all__ = [
     "pos_sale",
     "reservations_commit", "reservations_release",
     "stock_adjust", "stock_count", "stock_export", "stock_import", "stock_level_ensure", "stock_move_state",
-    "stock_receive", "stock_reserve", "stock_set",
+    "stock_receive", "stock_reserve", "stock_set", "stock_take", "reservation_rows",
     "transfer_cancel", "transfer_receive", "transfer_request", "transfer_ship",
 ]

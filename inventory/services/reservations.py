@@ -23,6 +23,7 @@ from inventory.errors import InsufficientStock, QuantityInvalid, ReservationNotO
 from inventory.models import AVAILABLE_UNITS, Reservation, StockLevel, StockMovement
 from inventory.services import ledger
 from inventory.services.ledger import Ref, State
+from omnichannel import rawsql
 from omnichannel.errors import NotFound, ValidationFailed
 from omnichannel.inserts import mark_saved
 
@@ -55,12 +56,8 @@ def stock_reserve(requests: Sequence[ReserveRequest], *, reference_type: str, ac
     if not requests:
         return []
     now = timezone.now()
-    reservations = [Reservation(stock_level_id=r.stock_level_id, quantity=r.quantity, status=OPEN,
-                                reference_type=reference_type, reference_id=r.reference_id,
-                                expires_at=expires_at, channel_code=channel_code, created_at=now)
-                    for r in requests]
-    movements = [ledger.movement(r.stock_level_id, State.RESERVED, r.quantity, ledger.RESERVE,
-                                 ref=Ref(reference_type, r.reference_id), actor=actor) for r in requests]
+    reservations, movements = reservation_rows(requests, reference_type=reference_type, actor=actor,
+                                               expires_at=expires_at, channel_code=channel_code)
     if connection.vendor == "postgresql":
         _insert_in_one_statement(reservations, movements, now)
     else:
@@ -73,6 +70,85 @@ def stock_reserve(requests: Sequence[ReserveRequest], *, reference_type: str, ac
     if short:
         raise InsufficientStock(_describe_shortages({level_id: per_level[level_id] for level_id in short}))
     return reservations
+
+
+def stock_take(per_level: dict[int, int]) -> None:
+    """Raise `reserved` on each stock level (id -> units) or on none, for a caller that writes
+    the reservations and their ledger rows (`reservation_rows`) after, in its transaction.
+
+    Each level is raised only if it has the units available (the rule of AVAILABLE_UNITS).
+    Rows are locked in pk order (the lock order of `inventory.locks`): on Postgres several
+    levels take one statement whose CTE locks them in that order before any is changed. A
+    level that cannot cover its units is tried once more alone, after its expired checkout
+    holds are released. If it still cannot, the levels already raised (locked by this
+    transaction) are lowered again and InsufficientStock raised: the transaction may go on
+    with nothing to undo. Their row locks stay until it ends, though: a caller that then
+    takes other stock levels (a new plan) must have made this attempt in a savepoint (whose
+    rollback lets go of them) or start a new transaction, or it could deadlock."""
+    if any(quantity <= 0 for quantity in per_level.values()):
+        raise QuantityInvalid("Quantity must be a positive whole number.", field="quantity")
+    if not per_level:
+        return
+    now = timezone.now()
+    if connection.vendor == "postgresql" and len(per_level) > 1:
+        taken = _take_locked_in_order(per_level, now)
+    else:
+        taken = {level_id for level_id in sorted(per_level) if _take(level_id, per_level[level_id], now)}
+    short = [level_id for level_id in sorted(set(per_level) - taken)
+             if not _take_again(level_id, per_level[level_id], now)]
+    if short:
+        for level_id in set(per_level) - set(short):
+            _give_back(level_id, per_level[level_id], now)
+        raise InsufficientStock(_describe_shortages({level_id: per_level[level_id] for level_id in short}))
+
+
+def _take_locked_in_order(per_level: dict[int, int], now: datetime) -> set[int]:
+    """Postgres: every level in one UPDATE; the ids of the levels raised. The CTE locks all
+    the rows first, in pk order, whatever plan the join gets; a row changed by another
+    transaction meanwhile is checked again at its latest version (READ COMMITTED). The lock
+    is the one an UPDATE takes (FOR NO KEY UPDATE): FOR UPDATE would also block the foreign
+    key checks of other transactions' reservations on these rows (FOR KEY SHARE, run at
+    their COMMIT), and a transaction committing while it holds a level this one waits for
+    would deadlock with it."""
+    ids = sorted(per_level)
+    table = StockLevel._meta.db_table
+    params: list[object] = []
+    these = rawsql.in_list("id", ids, params)
+    params.append(now)
+    for level_id in ids:
+        params += [level_id, per_level[level_id]]
+    values = ", ".join(["(CAST(%s AS bigint), CAST(%s AS integer))"] * len(ids))
+    sql = (f"WITH l AS MATERIALIZED (SELECT id FROM {table} WHERE {these} ORDER BY id FOR NO KEY UPDATE) "  # noqa: S608
+           f"UPDATE {table} s SET reserved = s.reserved + v.q, updated_at = %s FROM (VALUES {values}) AS v(id, q), l "
+           "WHERE s.id = v.id AND l.id = v.id "
+           "AND s.on_hand - s.reserved - s.safety_stock - s.damaged - s.quality_control >= v.q RETURNING s.id")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _take_again(level_id: int, quantity: int, now: datetime) -> bool:
+    """The rare path of a level that could not cover its units: a fresh look (a transaction
+    that gave units back may have committed while this one waited for the row), then once
+    more after releasing the level's expired checkout holds."""
+    if _take(level_id, quantity, now):
+        return True
+    return bool(holds_release_expired(stock_level_ids=[level_id])) and _take(level_id, quantity, now)
+
+
+def reservation_rows(requests: Sequence[ReserveRequest], *, reference_type: str, actor: str = "",
+                     expires_at: datetime | None = None,
+                     channel_code: str = "") -> tuple[list[Reservation], list[StockMovement]]:
+    """The reservations of `requests` and their ledger rows, unsaved: what `stock_reserve`
+    writes, for a caller that took the units with `stock_take`."""
+    now = timezone.now()
+    reservations = [Reservation(stock_level_id=r.stock_level_id, quantity=r.quantity, status=OPEN,
+                                reference_type=reference_type, reference_id=r.reference_id,
+                                expires_at=expires_at, channel_code=channel_code, created_at=now)
+                    for r in requests]
+    movements = [ledger.movement(r.stock_level_id, State.RESERVED, r.quantity, ledger.RESERVE,
+                                 ref=Ref(reference_type, r.reference_id), actor=actor) for r in requests]
+    return reservations, movements
 
 
 _RESERVATION_COLUMNS = ("stock_level_id", "quantity", "status", "reference_type", "reference_id", "channel_code",
@@ -122,6 +198,15 @@ def _take(level_id: int, quantity: int, now: datetime) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(_TAKE_SQL, [quantity, now, level_id, quantity])
         return cursor.rowcount == 1
+
+
+_GIVE_BACK_SQL = (f"UPDATE {StockLevel._meta.db_table} SET reserved = reserved - %s, updated_at = %s "  # noqa: S608
+                  "WHERE id = %s")
+
+
+def _give_back(level_id: int, quantity: int, now: datetime) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_GIVE_BACK_SQL, [quantity, now, level_id])
 
 
 def _describe_shortages(wanted: dict[int, int]) -> list[Shortage]:

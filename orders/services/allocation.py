@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
+from django.db.models import Model
+
 from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from inventory.errors import InsufficientStock
 from inventory.models import Location
-from omnichannel.inserts import insert_all
+from omnichannel.inserts import insert_all_together
 from orders.models import Allocation, Fulfillment, Order, OrderLine
 from orders.sourcing import Candidate, Plan, plan_nearest
 
@@ -50,8 +52,19 @@ def candidates_with_stock(order: Order, sku_ids: set[int], locations: dict[int, 
 def reserve_plan(needs: list[tuple[OrderLine, int]], plan: Plan, *, actor: str,
                  fulfillments: dict[int, Fulfillment] | None = None) -> list[Allocation]:
     """Reserve the plan's units for each (line, units needed) and record allocations.
-    Raises InsufficientStock if another order took the stock since the plan was read
-    (the caller rolls back to its savepoint and plans again)."""
+    Raises InsufficientStock, changing nothing, if another order took the stock since the
+    plan was read (the caller plans again)."""
+    rows = take_plan(needs, plan, actor=actor, fulfillments=fulfillments)
+    insert_all_together(rows)  # one statement on Postgres
+    return rows[-1] if rows else []
+
+
+def take_plan(needs: list[tuple[OrderLine, int]], plan: Plan, *, actor: str,
+              fulfillments: dict[int, Fulfillment] | None = None) -> list[list[Model]]:
+    """`reserve_plan` in two halves: the stock is taken now (`stock_take`); the rows that
+    record it, [reservations, ledger movements, allocations], are returned unsaved for the
+    caller to insert (`insert_all_together`, alone or with its own rows) in this transaction.
+    Empty when the plan takes nothing."""
     remaining = {loc: dict(skus) for loc, skus in plan.take.items()}
     wanted: list[tuple[OrderLine, int, int]] = []  # (line, location_id, qty)
     for line, need in needs:
@@ -73,13 +86,18 @@ def reserve_plan(needs: list[tuple[OrderLine, int]], plan: Plan, *, actor: str,
         raise InsufficientStock([])  # a plan only names stock levels it read: a race, plan again
     requests = [inventory_services.ReserveRequest(levels[(loc, line.sku_id)], qty, str(line.pk))
                 for line, loc, qty in wanted]
-    reservations = inventory_services.stock_reserve(requests, reference_type=RESERVATION_REFERENCE, actor=actor)
+    per_level: dict[int, int] = defaultdict(int)
+    for request in requests:
+        per_level[request.stock_level_id] += request.quantity
+    inventory_services.stock_take(per_level)
+    reservations, movements = inventory_services.reservation_rows(
+        requests, reference_type=RESERVATION_REFERENCE, actor=actor)
     allocations = [
         Allocation(order_line=line, location_id=loc, quantity=qty, reservation=res,
                    fulfillment=(fulfillments or {}).get(loc))
         for (line, loc, qty), res in zip(wanted, reservations, strict=True)
     ]
-    return insert_all(allocations)
+    return [reservations, movements, allocations]
 
 
 def plan_for(order: Order, needs: dict[int, int], *, exclude: Iterable[int] = (),

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Model
 
 from inventory import selectors as inventory_selectors
 from inventory.errors import InsufficientStock, QuantityInvalid, Shortage, UnknownSku
@@ -19,7 +20,7 @@ from orders import events
 from orders.customers import customer_match
 from orders.errors import AddressRequired, PickupNotPossible
 from orders.models import DeliveryMethod, Order, OrderLine
-from orders.services.allocation import plan_for, reserve_plan
+from orders.services.allocation import plan_for, take_plan
 from orders.services.inputs import ChannelContext, OrderInput
 from orders.services.numbers import new_order_number
 
@@ -68,13 +69,25 @@ def _validate(data: OrderInput) -> tuple[dict[str, Sku], Location | None]:
 _UNREAD: Any = object()
 
 
-def order_place(data: OrderInput, ctx: ChannelContext, *, existing_id: int | None = _UNREAD) -> tuple[Order, bool]:
+class PlacementRaced(Exception):  # noqa: N818 - a signal to the caller, not an error
+    """An optimistic placement lost a race for its stock: the caller rolls its transaction
+    back and places the order again with `optimistic=False`."""
+
+
+def order_place(data: OrderInput, ctx: ChannelContext, *, existing_id: int | None = _UNREAD,
+                optimistic: bool = False) -> tuple[Order, bool]:
     """Create the order and reserve its stock, or change nothing.
 
     Returns (order, created). The same (channel, external_id) returns the existing order
     (`existing_id`: its id, or None for none, when the caller has looked already; a twin
     committed since is still caught). Short stock: InsufficientStock (409 with the short
-    lines) unless the channel backorders. Caller holds a transaction."""
+    lines) unless the channel backorders. Caller holds a transaction.
+
+    Stock read for the plan may be taken by another order before this one takes it; the
+    plan is then made again. Each attempt runs in a savepoint, whose rollback also lets go
+    of the stock rows the attempt locked (held, they could deadlock the next attempt).
+    `optimistic`: the first attempt runs without one (two round trips fewer) and a lost race
+    raises PlacementRaced instead, for a caller whose transaction is this placement alone."""
     if existing_id is _UNREAD:
         existing = order_get_by_external_id(ctx.channel_id, data.external_id)
     else:
@@ -87,7 +100,7 @@ def order_place(data: OrderInput, ctx: ChannelContext, *, existing_id: int | Non
     if created is None:  # a concurrent request with the same external id won the race
         return order_get_by_external_id(ctx.channel_id, data.external_id), False  # type: ignore[return-value]
     order, lines = created  # the rows inserted (pks set, sku attached)
-    backordered = _guarantee_stock(order, lines, ctx)
+    backordered, stock_rows = _guarantee_stock(order, lines, ctx, optimistic)
     if backordered:
         for line in lines:
             if line.backordered_quantity:
@@ -96,7 +109,7 @@ def order_place(data: OrderInput, ctx: ChannelContext, *, existing_id: int | Non
         {"type": events.ORDER_PLACED, "status_to": order.status,
          "payload": {"backordered_units": backordered, "lines": len(lines)}},
         {"type": events.ORDER_CONFIRMED, "message": "Order confirmed"},
-    ], actor=ctx.actor)
+    ], actor=ctx.actor, with_rows=stock_rows)  # one statement on Postgres
     # What a fresh order's detail needs is in memory: the caller can render it without re-reading.
     order._prefetched_objects_cache = {"lines": lines, "events": timeline, "fulfillments": []}
     return order, True
@@ -127,8 +140,11 @@ def _create_order(data: OrderInput, ctx: ChannelContext, skus: dict[str, Sku], p
     raise ValidationFailed("Could not allocate an order number; try again.", field=None)
 
 
-def _guarantee_stock(order: Order, lines: list[OrderLine], ctx: ChannelContext) -> int:
-    """Reserve every unit provisionally (nearest stock first); returns the backordered units."""
+def _guarantee_stock(order: Order, lines: list[OrderLine], ctx: ChannelContext,
+                     optimistic: bool) -> tuple[int, list[list[Model]]]:
+    """Reserve every unit provisionally (nearest stock first). Returns the backordered units
+    and the unsaved rows that record the reservations, for the caller to insert with its own
+    (`take_plan`: the stock itself is taken already)."""
     needs: dict[int, int] = defaultdict(int)
     for line in lines:
         needs[line.sku_id] += line.quantity
@@ -136,13 +152,19 @@ def _guarantee_stock(order: Order, lines: list[OrderLine], ctx: ChannelContext) 
         plan = plan_for(order, dict(needs))
         if plan.unfilled and not ctx.allow_backorder:
             raise InsufficientStock(_shortages(lines, needs, plan.unfilled))
+        wanted = [(line, line.quantity) for line in lines]
         try:
-            with transaction.atomic():
-                reserve_plan([(line, line.quantity) for line in lines], plan, actor=ctx.actor)
+            if optimistic:
+                rows = take_plan(wanted, plan, actor=ctx.actor)
+            else:
+                with transaction.atomic():
+                    rows = take_plan(wanted, plan, actor=ctx.actor)
         except InsufficientStock:
-            continue  # another order took the stock between read and reserve: plan again
+            if optimistic:
+                raise PlacementRaced from None
+            continue  # another order took the stock between read and take: plan again
         _mark_backorders(lines, plan.unfilled)
-        return plan.unfilled_units
+        return plan.unfilled_units, rows
     raise InsufficientStock(_shortages(lines, needs, dict(needs)))
 
 
