@@ -30,21 +30,54 @@ class StockRow:
 
 def skus_by_code(codes: Iterable[str]) -> dict[str, Sku]:
     """SKUs by code or barcode (scanners and channels send either)."""
+    return skus_with_stock(codes, None)[0]
+
+
+def skus_with_stock(codes: Iterable[str],
+                    location_ids: Collection[int] | None) -> tuple[dict[str, Sku], list[StockRow]]:
+    """`skus_by_code`, and with it (one statement) what `stock_rows` gives for those SKUs at
+    `location_ids` (none when None): placement reads both for every order."""
     codes = sorted({c for c in codes if c})
     found: dict[str, Sku] = {}
+    stock: list[StockRow] = []
     if not codes:
-        return found
+        return found, stock
     # Written out (omnichannel.rawsql): every order line is looked up here.
     params: list[Any] = []
+    join = ""
+    if location_ids:
+        level = rawsql.table(StockLevel)
+        col = {name: f"{level}.{rawsql.column(StockLevel, name)}" for name in ("id", "sku", "location")}
+        available = _available_sql()  # its columns name the table, which is not aliased here
+        join = (f"LEFT JOIN {level} ON {col['sku']} = t.{rawsql.column(Sku, 'id')} "
+                f"AND {_in(col['location'], sorted(location_ids), params)} AND {available} > 0 ")
+        extra = f", {col['id']}, {col['location']}, {available}"
     code, barcode = "t." + rawsql.column(Sku, "code"), "t." + rawsql.column(Sku, "barcode")
-    where = (f"WHERE ({_in(code, codes, params)} OR {_in(barcode, codes, params)}) "
+    where = (f"{join}WHERE ({_in(code, codes, params)} OR {_in(barcode, codes, params)}) "
              f"AND t.{rawsql.column(Sku, 'is_active')} = %s")
-    for sku in rawsql.instances(Sku, where, [*params, True]):
+    params.append(True)
+    if not join:
+        rows = [(sku, None) for sku in rawsql.instances(Sku, where, params)]
+    else:
+        width = rawsql.width(Sku)
+        sql = f"SELECT {rawsql.columns(Sku, 't')}{extra} FROM {rawsql.table(Sku)} t {where}"  # noqa: S608
+        skus: dict[int, Sku] = {}
+        rows = []
+        key = Sku._meta.concrete_fields.index(Sku._meta.pk)
+        for row in rawsql.fetch(sql, params):
+            sku_id = row[key]
+            if sku_id not in skus:
+                skus[sku_id] = rawsql.instance(Sku, row[:width])
+            level_id, location_id, units = row[width:]
+            rows.append((skus[sku_id], None if level_id is None else StockRow(level_id, sku_id, location_id, units)))
+    for sku, stock_row in rows:
         if sku.code in codes:
             found[sku.code] = sku
         if sku.barcode in codes:
             found[sku.barcode] = sku
-    return found
+        if stock_row is not None:
+            stock.append(stock_row)
+    return found, stock
 
 
 def locations_for_method(method: str, pickup_location_id: int | None = None) -> QuerySet[Location]:

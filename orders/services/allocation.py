@@ -11,6 +11,7 @@ from inventory import selectors as inventory_selectors
 from inventory import services as inventory_services
 from inventory.errors import InsufficientStock
 from inventory.models import Location
+from inventory.selectors import StockRow
 from omnichannel.inserts import insert_all_together
 from orders.models import Allocation, Fulfillment, Order, OrderLine
 from orders.sourcing import Candidate, Plan, plan_nearest
@@ -33,12 +34,19 @@ def candidate_locations(order: Order, exclude: Iterable[int] = ()) -> dict[int, 
 
 
 def candidates_with_stock(order: Order, sku_ids: set[int], locations: dict[int, Location],
-                          held: dict[tuple[int, int], int] | None = None) -> tuple[list[Candidate], dict]:
+                          held: dict[tuple[int, int], int] | None = None,
+                          rows: list[StockRow] | None = None) -> tuple[list[Candidate], dict]:
     """Candidates with available stock, plus units this order already holds (`held`,
-    keyed (location_id, sku_id)) added back, since moving them is not taking new stock."""
+    keyed (location_id, sku_id)) added back, since moving them is not taking new stock.
+    `rows`: the stock rows of `sku_ids`, if the caller read them already (at least at
+    `locations`; others are left out)."""
     stock: dict[int, dict[int, int]] = defaultdict(dict)
     level_ids: dict[tuple[int, int], int] = {}
-    for row in inventory_selectors.stock_rows(sku_ids, locations.keys()):
+    if rows is None:
+        rows = inventory_selectors.stock_rows(sku_ids, locations.keys())
+    for row in rows:
+        if row.location_id not in locations or row.sku_id not in sku_ids:
+            continue
         stock[row.location_id][row.sku_id] = row.available
         level_ids[(row.location_id, row.sku_id)] = row.stock_level_id
     for (loc_id, sku_id), qty in (held or {}).items():
@@ -101,9 +109,11 @@ def take_plan(needs: list[tuple[OrderLine, int]], plan: Plan, *, actor: str,
 
 
 def plan_for(order: Order, needs: dict[int, int], *, exclude: Iterable[int] = (),
-             held: dict[tuple[int, int], int] | None = None) -> Plan:
+             held: dict[tuple[int, int], int] | None = None, stock: list[StockRow] | None = None) -> Plan:
+    """The nearest plan for `needs` (sku id -> units). `stock`: rows read already (see
+    `candidates_with_stock`)."""
     locations = candidate_locations(order, exclude)
-    candidates, level_ids = candidates_with_stock(order, set(needs), locations, held)
+    candidates, level_ids = candidates_with_stock(order, set(needs), locations, held, stock)
     plan = plan_nearest(needs, candidates, destination_of(order))
     plan.level_ids = level_ids
     return plan

@@ -13,6 +13,7 @@ from django.db.models import Model
 from inventory import selectors as inventory_selectors
 from inventory.errors import InsufficientStock, QuantityInvalid, Shortage, UnknownSku
 from inventory.models import Location, Sku
+from inventory.selectors import StockRow
 from omnichannel import rawsql
 from omnichannel.errors import ValidationFailed
 from omnichannel.inserts import insert_with_children
@@ -38,7 +39,9 @@ def order_get_by_external_id(channel_id: int, external_id: str | None) -> Order 
     return Order.objects.get(pk=rows[0][0]) if rows else None
 
 
-def _validate(data: OrderInput) -> tuple[dict[str, Sku], Location | None]:
+def _validate(data: OrderInput) -> tuple[dict[str, Sku], Location | None, list[StockRow] | None]:
+    """The order's SKUs and pickup location, or the error; for a shipped order also the
+    stock of its SKUs where it could ship from (read with the SKUs, for the first plan)."""
     if data.delivery_method not in DeliveryMethod.values:
         raise ValidationFailed(f"Unknown delivery method {data.delivery_method!r}.", field="delivery_method")
     if not data.lines:
@@ -48,7 +51,10 @@ def _validate(data: OrderInput) -> tuple[dict[str, Sku], Location | None]:
     for index, line in enumerate(data.lines):
         if line.quantity <= 0:
             raise QuantityInvalid("Quantity must be a positive whole number.", field=f"lines[{index}].quantity")
-    skus = inventory_selectors.skus_by_code(line.sku for line in data.lines)
+    stock_at = None
+    if data.delivery_method != DeliveryMethod.PICKUP:
+        stock_at = [loc.pk for loc in inventory_selectors.locations_serving(data.delivery_method)]
+    skus, stock = inventory_selectors.skus_with_stock((line.sku for line in data.lines), stock_at)
     for index, line in enumerate(data.lines):
         if line.sku not in skus:
             raise UnknownSku(f"Unknown SKU {line.sku!r}.", field=f"lines[{index}].sku")
@@ -63,7 +69,7 @@ def _validate(data: OrderInput) -> tuple[dict[str, Sku], Location | None]:
         address = data.address
         if address is None or not address.line1.strip() or not address.city.strip():
             raise AddressRequired("A shipped order needs an address with line1 and city.", field="address")
-    return skus, pickup
+    return skus, pickup, stock if stock_at is not None else None
 
 
 _UNREAD: Any = object()
@@ -94,13 +100,13 @@ def order_place(data: OrderInput, ctx: ChannelContext, *, existing_id: int | Non
         existing = Order.objects.get(pk=existing_id) if existing_id is not None else None
     if existing is not None:
         return existing, False
-    skus, pickup = _validate(data)
+    skus, pickup, stock = _validate(data)
     customer = customer_match(email=data.email, phone=data.phone, name=data.customer_name)
     created = _create_order(data, ctx, skus, pickup, customer)
     if created is None:  # a concurrent request with the same external id won the race
         return order_get_by_external_id(ctx.channel_id, data.external_id), False  # type: ignore[return-value]
     order, lines = created  # the rows inserted (pks set, sku attached)
-    backordered, stock_rows = _guarantee_stock(order, lines, ctx, optimistic)
+    backordered, stock_rows = _guarantee_stock(order, lines, ctx, optimistic, stock)
     if backordered:
         for line in lines:
             if line.backordered_quantity:
@@ -140,16 +146,18 @@ def _create_order(data: OrderInput, ctx: ChannelContext, skus: dict[str, Sku], p
     raise ValidationFailed("Could not allocate an order number; try again.", field=None)
 
 
-def _guarantee_stock(order: Order, lines: list[OrderLine], ctx: ChannelContext,
-                     optimistic: bool) -> tuple[int, list[list[Model]]]:
+def _guarantee_stock(order: Order, lines: list[OrderLine], ctx: ChannelContext, optimistic: bool,
+                     stock: list[StockRow] | None) -> tuple[int, list[list[Model]]]:
     """Reserve every unit provisionally (nearest stock first). Returns the backordered units
     and the unsaved rows that record the reservations, for the caller to insert with its own
-    (`take_plan`: the stock itself is taken already)."""
+    (`take_plan`: the stock itself is taken already). `stock`: rows read with the SKUs, for
+    the first plan (a plan made again reads afresh)."""
     needs: dict[int, int] = defaultdict(int)
     for line in lines:
         needs[line.sku_id] += line.quantity
     for _ in range(PLACEMENT_ATTEMPTS):
-        plan = plan_for(order, dict(needs))
+        plan = plan_for(order, dict(needs), stock=stock)
+        stock = None
         if plan.unfilled and not ctx.allow_backorder:
             raise InsufficientStock(_shortages(lines, needs, plan.unfilled))
         wanted = [(line, line.quantity) for line in lines]
