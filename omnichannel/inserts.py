@@ -81,15 +81,24 @@ def insert_sql(objs: Sequence[Model]) -> tuple[str, list[Any]]:
     parameters, for a caller that builds a larger statement around it (then `mark_saved`)."""
     meta = objs[0]._meta
     key = (connection.vendor, "insert", meta.label, len(objs))
-    if key not in _SQL:
+    sql = _SQL.get(key)
+    if sql is None:
         row = "(" + ", ".join(["%s"] * len(_fields(meta))) + ")"
-        _SQL[key] = _insert_head(meta, _fields(meta)) + ", ".join([row] * len(objs))
-    return _SQL[key], _prepared(objs, _fields(meta))
+        sql = _cached(key, len(objs), _insert_head(meta, _fields(meta)) + ", ".join([row] * len(objs)))
+    return sql, _prepared(objs, _fields(meta))
 
 
 # Statement texts by shape (vendor, kind, model, rows, ...): built once, the values are bound.
+# Only for the few rows of an order's writes: a bulk INSERT's text is long and its row count varies.
 _SQL: dict[tuple, str] = {}
+_CACHED_ROWS = 32
 _FIELDS: dict[str, list[models.Field]] = {}
+
+
+def _cached(key: tuple, rows: int, sql: str) -> str:
+    if rows <= _CACHED_ROWS:
+        _SQL[key] = sql
+    return sql
 
 
 def _fields(meta) -> list[models.Field]:
@@ -193,9 +202,8 @@ def _linked(objs: Sequence[Model], links: list[models.Field],
         params.append(row)
     shape = tuple((field.name, tuple(sorted(groups))) for field, groups in targets.items())
     key = (connection.vendor, "linked", meta.label, len(objs), shape)
-    if key not in _SQL:
-        _SQL[key] = _linked_sql(meta, len(objs), shape)
-    return _SQL[key], params
+    sql = _SQL.get(key) or _cached(key, len(objs), _linked_sql(meta, len(objs), shape))
+    return sql, params
 
 
 def _linked_sql(meta, rows: int, shape: tuple[tuple[str, tuple[int, ...]], ...]) -> str:

@@ -189,3 +189,18 @@ def test_psycopg_caches_the_conversion_of_our_long_statements():
     query.convert(sql, list(range(120)))
     assert pq._query2pg.cache_info().hits == hits + 1
     assert query.query.startswith(b"SELECT $1, $2")
+
+
+def test_statement_texts_are_kept_for_small_inserts_only():
+    """An order's few rows reuse their statement's text; a bulk INSERT's is not kept (its
+    length and row count vary without end)."""
+    from omnichannel import inserts
+
+    few = [Customer(email=f"few{i}@example.com") for i in range(3)]
+    many = [Customer(email=f"many{i}@example.com") for i in range(inserts._CACHED_ROWS + 1)]
+    inserts.insert_all(few)
+    inserts.insert_all(many)
+    kept = {(key[1], key[2], key[3]) for key in inserts._SQL}
+    assert ("insert", "orders.Customer", 3) in kept
+    assert ("insert", "orders.Customer", len(many)) not in kept
+    assert Customer.objects.count() == 3 + len(many)

@@ -386,27 +386,33 @@ def test_the_same_order_sent_at_once_from_many_threads_is_placed_once(network, w
 
 def test_an_order_that_loses_a_race_for_its_stock_is_placed_again_in_a_new_transaction(network, channel_client,
                                                                                        monkeypatch):
-    # the first, optimistic attempt (no savepoint) finds its stock gone between plan and take:
-    # the whole transaction rolls back (nothing of it stays) and the order is placed again
+    # between the plan and the take, the stock the plan chose is gone (as if another order
+    # took it): the first, optimistic attempt fails, its whole transaction rolls back (the
+    # stock "taken" meanwhile with it: it was this transaction's doing) and the order is
+    # placed again, in a new transaction
+    from django.db.models import F
+
     from channels_sync import capture
-    from inventory import services as inventory_services
-    from inventory.errors import InsufficientStock
+    from orders.services import placement
 
-    real_take, real_place, calls = inventory_services.stock_take, capture._place, []
+    real_plan, real_place, calls = placement.plan_for, capture._place, []
 
-    def lose_once(per_level):
+    def plan_then_lose_the_race(order, needs, **kwargs):
+        plan = real_plan(order, needs, **kwargs)
         if "raced" not in calls:
             calls.append("raced")
-            real_take(per_level)  # the units are taken (rows locked) ... then found short elsewhere
-            raise InsufficientStock([])
-        return real_take(per_level)
+            location, skus = next(iter(plan.take.items()))
+            level_id = plan.level_ids[(location, next(iter(skus)))]
+            StockLevel.objects.filter(pk=level_id).update(reserved=F("on_hand"))
+        return plan
 
     def place(*args, optimistic, **kwargs):
         calls.append(f"place optimistic={optimistic}")
         return real_place(*args, optimistic=optimistic, **kwargs)
 
-    monkeypatch.setattr(inventory_services, "stock_take", lose_once)
+    monkeypatch.setattr(placement, "plan_for", plan_then_lose_the_race)
     monkeypatch.setattr(capture, "_place", place)
+    before = dict(StockLevel.objects.values_list("pk", "reserved"))
     response = channel_client.post("/api/v1/orders/", ship_order(("RUN-BLK-42", 2), ("TEE-WHT-M", 1)),
                                    format="json", HTTP_IDEMPOTENCY_KEY="race-once")
 
@@ -415,7 +421,8 @@ def test_an_order_that_loses_a_race_for_its_stock_is_placed_again_in_a_new_trans
     order = Order.objects.get()
     assert order.number == response.json()["number"]
     assert sorted(Reservation.objects.filter(status="open").values_list("quantity", flat=True)) == [1, 2]
-    assert sum(StockLevel.objects.values_list("reserved", flat=True)) == 3  # the first take rolled back
+    after = dict(StockLevel.objects.values_list("pk", "reserved"))
+    assert sum(after.values()) - sum(before.values()) == 3  # the first attempt left nothing
     assert StockMovement.objects.filter(reason="reserve").count() == 2
     assert Customer.objects.count() == 1
     assert InboundMessage.objects.get().status == InboundMessage.Status.PROCESSED
