@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from channels_sync.models import InboundMessage, SalesChannel
@@ -100,10 +100,7 @@ def order_capture(channel: SalesChannel, data: OrderInput, *, raw: Any, key: str
     ctx = ChannelContext(channel_id=channel.pk, actor=actor,
                          allow_backorder=channel.short_stock_policy == SalesChannel.ShortStockPolicy.BACKORDER)
     try:
-        try:
-            result = _place(data, ctx, message, scope, key, body_hash, render, arrival, optimistic=True)
-        except order_services.PlacementRaced:  # rolled back: the careful way, from the start
-            result = _place(data, ctx, message, scope, key, body_hash, render, arrival, optimistic=False)
+        result = _place_until_settled(data, ctx, message, scope, key, body_hash, render, arrival)
     except IntegrityError:
         # A concurrent twin with the same key committed first: answer as it did.
         if key and (replay := idempotency_lookup(scope, key, body_hash)):
@@ -114,6 +111,30 @@ def order_capture(channel: SalesChannel, data: OrderInput, *, raw: Any, key: str
         inbound_mark(message.pk, InboundMessage.Status.REJECTED, result={"code": exc.code, "detail": exc.detail})
         raise
     return result
+
+
+PLACE_ATTEMPTS = 3
+DEADLOCK_DETECTED = "40P01"  # Postgres SQLSTATE
+
+
+def _place_until_settled(data: OrderInput, ctx: ChannelContext, message: InboundMessage, scope: str, key: str,
+                         body_hash: str, render, arrival: Arrival | None) -> CaptureResult:
+    """`_place`, optimistic first. Its transaction rolled back whole, it runs again the
+    careful way (a savepoint per attempt): after a lost stock race (PlacementRaced), or when
+    Postgres chose it as the victim of a lock cycle with another transaction (one this code
+    does not foresee: every stock lock is taken in pk order), rather than answer 500 to a
+    storefront for an order that can still be placed."""
+    optimistic = True
+    for attempt in range(1, PLACE_ATTEMPTS + 1):
+        try:
+            return _place(data, ctx, message, scope, key, body_hash, render, arrival, optimistic=optimistic)
+        except order_services.PlacementRaced:
+            pass
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != DEADLOCK_DETECTED or attempt == PLACE_ATTEMPTS:
+                raise
+        optimistic = False
+    raise AssertionError("unreachable: the careful attempts do not raise PlacementRaced")
 
 
 def _place(data: OrderInput, ctx: ChannelContext, message: InboundMessage, scope: str, key: str, body_hash: str,

@@ -3,7 +3,9 @@
 Lock order (a caller that needs several kinds takes them in this order):
 1. a transfer row (`transfer_lock`), or a POS receipt's unique key (by inserting it);
 2. stock levels, in primary-key order (`stock_levels_lock`, or a conditional UPDATE, which
-   locks the row it changes; multi-row callers walk the rows in pk order);
+   locks the row it changes; multi-row callers walk the rows in pk order). A caller that
+   releases some levels and then takes others in the same transaction (routing moving a
+   hold) locks both sets at the release, in one pk order (`reservations_release(then_take=)`);
 3. reservations, in primary-key order (`reservations_lock`), always after their stock levels.
 
 Querysets are evaluated with `list()` so the locks are taken here, not lazily later.

@@ -426,3 +426,53 @@ def test_an_order_that_loses_a_race_for_its_stock_is_placed_again_in_a_new_trans
     assert StockMovement.objects.filter(reason="reserve").count() == 2
     assert Customer.objects.count() == 1
     assert InboundMessage.objects.get().status == InboundMessage.Status.PROCESSED
+
+
+def _deadlocked_after_placing(real_place, times: int, calls: list[bool]):
+    """`order_place` that does its work and then, `times` times, fails the way a transaction
+    Postgres chose as a deadlock victim fails (Django's OperationalError over psycopg's)."""
+    import psycopg
+    from django.db import OperationalError
+
+    def place(data, ctx, **kwargs):
+        calls.append(kwargs["optimistic"])
+        result = real_place(data, ctx, **kwargs)
+        if len(calls) <= times:
+            raise OperationalError("deadlock detected") from psycopg.errors.DeadlockDetected("deadlock detected")
+        return result
+    return place
+
+
+def test_an_order_whose_transaction_a_deadlock_rolled_back_is_placed_again_the_careful_way(network, channel_client,
+                                                                                          monkeypatch):
+    from orders import services as order_services
+
+    calls: list[bool] = []
+    monkeypatch.setattr(order_services, "order_place", _deadlocked_after_placing(order_services.order_place, 2, calls))
+    response = channel_client.post("/api/v1/orders/", ship_order(("RUN-BLK-42", 2), ("TEE-WHT-M", 1)),
+                                   format="json", HTTP_IDEMPOTENCY_KEY="deadlocked-twice")
+
+    assert response.status_code == 201, response.content
+    assert calls == [True, False, False]  # optimistic first, then with a savepoint per attempt
+    assert Order.objects.get().number == response.json()["number"]
+    assert sorted(Reservation.objects.filter(status="open").values_list("quantity", flat=True)) == [1, 2]
+    assert sum(StockLevel.objects.values_list("reserved", flat=True)) == 3  # the rolled-back tries left nothing
+    assert InboundMessage.objects.get().status == InboundMessage.Status.PROCESSED
+
+
+def test_a_placement_that_keeps_deadlocking_fails_after_three_tries_with_nothing_written(network, channel_client,
+                                                                                       monkeypatch):
+    from django.db import OperationalError
+
+    from orders import services as order_services
+
+    calls: list[bool] = []
+    monkeypatch.setattr(order_services, "order_place", _deadlocked_after_placing(order_services.order_place, 9, calls))
+    with pytest.raises(OperationalError):
+        channel_client.post("/api/v1/orders/", ship_order(("RUN-BLK-42", 1)), format="json",
+                            HTTP_IDEMPOTENCY_KEY="deadlocked-always")
+
+    assert calls == [True, False, False]
+    assert Order.objects.count() == 0
+    assert sum(StockLevel.objects.values_list("reserved", flat=True)) == 0
+    assert InboundMessage.objects.get().status == InboundMessage.Status.RECEIVED  # kept, to be replayed

@@ -216,20 +216,28 @@ def _describe_shortages(wanted: dict[int, int]) -> list[Shortage]:
     return [Shortage(sku=code, requested=wanted[pk], available=max(0, avail)) for pk, code, avail in rows]
 
 
-def _lock(reservation_ids: Iterable[int]) -> list[Reservation]:
-    """Lock the reservations' stock levels (pk order), then the reservations (the lock order
-    of `inventory.locks`, shared with counts, so the two never deadlock)."""
+def _lock(reservation_ids: Iterable[int], also: Iterable[int] = ()) -> list[Reservation]:
+    """Lock the reservations' stock levels (and the levels `also`) in pk order, then the
+    reservations (the lock order of `inventory.locks`, shared with counts, so the two never
+    deadlock)."""
     ids = set(reservation_ids)
     if not ids:
         return []
-    locks.stock_levels_lock(Reservation.objects.filter(pk__in=ids).values_list("stock_level_id", flat=True))
+    levels = set(Reservation.objects.filter(pk__in=ids).values_list("stock_level_id", flat=True))
+    locks.stock_levels_lock(levels | set(also))
     return locks.reservations_lock(ids)
 
 
-def reservations_release(reservation_ids: Iterable[int], *, reason: str = "release", actor: str = "") -> int:
+def reservations_release(reservation_ids: Iterable[int], *, reason: str = "release", actor: str = "",
+                         then_take: Iterable[int] = ()) -> int:
     """Release open reservations (already closed ones are skipped: release is idempotent).
-    Caller holds a transaction. Returns the units released."""
-    reservations = [r for r in _lock(reservation_ids) if r.status == OPEN]
+    Caller holds a transaction. Returns the units released.
+
+    `then_take`: stock levels the caller will take in this transaction after the release
+    (moving a hold). They are locked now, with the released ones, in one pk order: taken
+    after, they would be a second round of locks, and a transaction taking the same levels
+    in pk order could hold one of them while waiting for a released one (a deadlock)."""
+    reservations = [r for r in _lock(reservation_ids, then_take) if r.status == OPEN]
     return close(reservations, Reservation.Status.RELEASED, reason, actor)
 
 

@@ -355,11 +355,15 @@ def _apply(order: Order, needs_by_line, moves: _Moves, plan: Plan, actor: str, *
         capacity.fulfillments_taken(fulfillments.values())
     for loc_id, alloc_ids in moves.keep_at.items():
         rawsql.update(Allocation, alloc_ids, {"fulfillment": fulfillments[loc_id]})
+    to_take = Plan(take=moves.remaining)
     if moves.release:
+        # the levels to take are locked with the released ones (one pk order, see reservations_release)
+        to_take.level_ids = inventory_selectors.stock_level_ids(
+            {(loc, sku) for loc, skus in moves.remaining.items() for sku, units in skus.items() if units > 0})
         inventory_services.reservations_release([a.reservation_id for a in moves.release], reason="reroute",
-                                                actor=actor)
+                                                actor=actor, then_take=to_take.level_ids.values())
         Allocation.objects.filter(pk__in=[a.pk for a in moves.release]).update(is_active=False)
-    reserve_plan(moves.to_reserve, Plan(take=moves.remaining), actor=actor, fulfillments=fulfillments)
+    reserve_plan(moves.to_reserve, to_take, actor=actor, fulfillments=fulfillments)
     _set_backorders(needs_by_line, plan)
     return fulfillments
 
