@@ -11,7 +11,7 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from omnichannel.models import HandlerRun, IdempotencyRecord, OutboxEvent, StaffMember
+from omnichannel.models import IdempotencyRecord, OutboxEvent, StaffMember
 
 EMPTY = "—"
 
@@ -93,15 +93,6 @@ class OutboxEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="payload")
     def payload_pretty(self, obj: OutboxEvent) -> SafeString:
         return json_pretty(obj.payload)
-
-
-@admin.register(HandlerRun)
-class HandlerRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["pk", "handler", "event", "created_at"]
-    list_filter = ["handler"]
-    search_fields = ["handler", "event__type", "event__aggregate_id"]
-    list_select_related = ["event"]
-    ordering = ["-pk"]
 
 
 @admin.register(IdempotencyRecord)

@@ -31,21 +31,6 @@ class OutboxEvent(models.Model):
         return f"{self.type} {self.aggregate_type}:{self.aggregate_id}"
 
 
-class HandlerRun(models.Model):
-    """Exactly-once effects: a handler that must not run twice for one event records itself here."""
-
-    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="handler_runs")
-    handler = models.CharField(max_length=128)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["event", "handler"], name="handler_run_once")]
-
-    def __str__(self) -> str:
-        return f"{self.handler} for event {self.event_id}"
-
-
-
 class IdempotencyRecord(models.Model):
     """The first answer to an `Idempotency-Key`, replayed for retries of the same request."""
 

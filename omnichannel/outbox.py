@@ -13,12 +13,12 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from omnichannel import rawsql
 from omnichannel.inserts import insert_all
-from omnichannel.models import HandlerRun, OutboxEvent
+from omnichannel.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
 
@@ -300,13 +300,3 @@ def _dispatch_events(events: list[OutboxEvent], *, counted: bool) -> None:
     if done:
         rawsql.update(OutboxEvent, done, {"dispatched_at": timezone.now()}, add=step)
 
-
-def claim_once(event: OutboxEvent, handler_name: str) -> bool:
-    """True the first time `handler_name` claims `event`; caller holds a transaction so the
-    claim and the effect commit together."""
-    try:
-        with transaction.atomic():
-            HandlerRun.objects.create(event=event, handler=handler_name)
-    except IntegrityError:
-        return False
-    return True
