@@ -177,3 +177,19 @@ def run_at_once(target, count: int) -> None:
         thread.start()
     for thread in threads:
         thread.join()
+
+
+def wait_until_another_waits_on_a_lock(timeout: float = 10.0) -> bool:
+    """Postgres: poll (from this connection, even inside its transaction) until another
+    session of this database waits on a lock; False if none did within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # else a transaction sees its first look at it
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                           " AND pid <> pg_backend_pid() AND datname = current_database()")
+            if cursor.fetchone()[0]:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)

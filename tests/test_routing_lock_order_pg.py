@@ -11,7 +11,6 @@ them ("deadlock detected")."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from django.db import connection, transaction
@@ -32,7 +31,7 @@ from orders.services import (
     routing,
 )
 from tests import factories
-from tests.conftest import requires_postgres
+from tests.conftest import requires_postgres, wait_until_another_waits_on_a_lock
 
 pytestmark = [requires_postgres, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -43,14 +42,6 @@ DAMRAK = AddressInput(name="Lock", line1="Damrak 70", city="Amsterdam", postal_c
 def order_of(quantity: int, index: int) -> OrderInput:
     return OrderInput(delivery_method="ship", lines=[LineInput("LOCK-SKU", quantity)], email=f"lock{index}@example.com",
                       customer_name=f"Lock {index}", external_id=f"lock-{index}", address=DAMRAK)
-
-
-def others_waiting_on_a_lock() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_stat_clear_snapshot()")  # else a transaction sees its first look at it
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-                       " AND datname = current_database()")
-        return cursor.fetchone()[0]
 
 
 def test_routing_that_moves_a_hold_and_a_placement_over_both_levels_do_not_deadlock(web_channel, monkeypatch):
@@ -75,13 +66,12 @@ def test_routing_that_moves_a_hold_and_a_placement_over_both_levels_do_not_deadl
 
     def reserve_after_the_placement_waits(*args, **kwargs):
         released.set()  # the far level is released (and locked) by now
-        deadline = time.monotonic() + 10
-        while others_waiting_on_a_lock() == 0 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        waited.append(wait_until_another_waits_on_a_lock())
         return real_reserve_plan(*args, **kwargs)
 
     monkeypatch.setattr(routing, "reserve_plan", reserve_after_the_placement_waits)
     results: dict[str, object] = {}
+    waited: list[bool] = []
 
     def route() -> None:
         try:
@@ -108,6 +98,7 @@ def test_routing_that_moves_a_hold_and_a_placement_over_both_levels_do_not_deadl
     for thread in threads:
         thread.join(60)
     assert not any(thread.is_alive() for thread in threads)
+    assert waited == [True]  # the placement was blocked on a row lock when the second round began
 
     # then both went through: the first order now sits at the near location, the second
     # placed again on what was left (its first plan, 3 near + 2 far, lost the near units),

@@ -11,7 +11,9 @@ from typing import Any
 
 from django.db.models import Max, Q
 
+from inventory import locks
 from inventory import services as inventory_services
+from inventory.models import StockLevel
 from omnichannel.errors import InvalidTransition, ValidationFailed
 from orders import events
 from orders.models import (
@@ -60,6 +62,7 @@ def fulfillment_short(fulfillment: Fulfillment, *, order_line_id: int, missing: 
     held = sum(a.quantity for a in allocations)
     if not 0 < missing <= held:
         raise ValidationFailed(f"Between 1 and {held} unit(s) can be short.", field="quantity")
+    _lock_levels_of_order_skus(fulfillment.order_id)
     inventory_services.reservations_release([a.reservation_id for a in allocations], reason="short_pick",
                                             actor=actor)
     Allocation.objects.filter(pk__in=[a.pk for a in allocations]).update(is_active=False)
@@ -80,6 +83,16 @@ def fulfillment_short(fulfillment: Fulfillment, *, order_line_id: int, missing: 
                       status_from=old, status_to=S.CANCELLED, message="Nothing left to pick", publish=False)
     refresh_order_status(fulfillment.order, actor=actor)
     return kept
+
+
+def _lock_levels_of_order_skus(order_id: int) -> None:
+    """A short pick releases and corrects one stock level and then routes the missing units
+    again, taking others, in one transaction. Every level of the order's SKUs is locked here,
+    first and in one pk order, so that second round of locks cannot deadlock with a placement
+    taking the same levels in pk order (inventory.locks). A short pick is rare; the locks
+    last for its transaction."""
+    sku_ids = OrderLine.objects.filter(order_id=order_id).values_list("sku_id", flat=True)
+    locks.stock_levels_lock(StockLevel.objects.filter(sku_id__in=sku_ids).values_list("pk", flat=True))
 
 
 def order_reroute_now(order_id: int, *, actor: str, trigger: str = "short_pick") -> RoutingDecision | None:
