@@ -193,3 +193,30 @@ def wait_until_another_waits_on_a_lock(timeout: float = 10.0) -> bool:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.02)
+
+
+def run_side_by_side(**jobs) -> dict[str, object]:
+    """Run each job (name=callable) in its own thread, connection and transaction, all at
+    once; by name, what each returned or the exception it raised. Fails if one hangs."""
+    import threading
+
+    from django.db import transaction
+
+    results: dict[str, object] = {}
+
+    def run(name: str, job) -> None:
+        try:
+            with transaction.atomic():
+                results[name] = job()
+        except Exception as exc:  # noqa: BLE001 - the caller asserts on it
+            results[name] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=item) for item in jobs.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(thread.is_alive() for thread in threads), "a job hung (a lock wait?)"
+    return results

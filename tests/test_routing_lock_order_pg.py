@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Sum
 
 from inventory.checks import inventory_violations
@@ -31,7 +31,7 @@ from orders.services import (
     routing,
 )
 from tests import factories
-from tests.conftest import requires_postgres, wait_until_another_waits_on_a_lock
+from tests.conftest import requires_postgres, run_side_by_side, wait_until_another_waits_on_a_lock
 
 pytestmark = [requires_postgres, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -70,34 +70,13 @@ def test_routing_that_moves_a_hold_and_a_placement_over_both_levels_do_not_deadl
         return real_reserve_plan(*args, **kwargs)
 
     monkeypatch.setattr(routing, "reserve_plan", reserve_after_the_placement_waits)
-    results: dict[str, object] = {}
     waited: list[bool] = []
 
-    def route() -> None:
-        try:
-            with transaction.atomic():
-                results["route"] = order_route(first.pk)
-        except Exception as exc:  # noqa: BLE001 - asserted on below
-            results["route"] = exc
-        finally:
-            connection.close()
+    def place_five() -> Order:  # 3 near + 2 far as it reads them, both levels at once
+        assert released.wait(10)
+        return order_place(order_of(5, 2), ctx)[0]
 
-    def place() -> None:
-        try:
-            assert released.wait(10)
-            with transaction.atomic():  # 5 units: 3 near + 2 far as it reads them, both levels at once
-                results["place"] = order_place(order_of(5, 2), ctx)[0]
-        except Exception as exc:  # noqa: BLE001 - asserted on below
-            results["place"] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=route), threading.Thread(target=place)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not any(thread.is_alive() for thread in threads)
+    results = run_side_by_side(route=lambda: order_route(first.pk), place=place_five)
     assert waited == [True]  # the placement was blocked on a row lock when the second round began
 
     # then both went through: the first order now sits at the near location, the second

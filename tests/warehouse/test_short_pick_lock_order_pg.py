@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 
 from inventory.checks import inventory_violations
@@ -24,7 +24,7 @@ from omnichannel import outbox
 from orders.models import Order
 from orders.services import ChannelContext, LineInput, OrderInput, order_place
 from orders.services import floor as order_floor
-from tests.conftest import requires_postgres, wait_until_another_waits_on_a_lock
+from tests.conftest import requires_postgres, run_side_by_side, wait_until_another_waits_on_a_lock
 from tests.warehouse.floor_setup import DAMRAK, build_floor, fulfillment_at, level, place
 from warehouse.checks import bin_violations
 from warehouse.models import PickTask
@@ -60,42 +60,20 @@ def test_a_short_pick_that_reroutes_and_a_placement_over_both_levels_do_not_dead
         return real_reroute(order_id, **kwargs)
 
     monkeypatch.setattr(order_floor, "order_reroute_now", reroute_after_the_placement_waits)
-    results: dict[str, object] = {}
     waited: list[bool] = []
 
-    def short_pick() -> None:
-        try:
-            with transaction.atomic():
-                results["short"] = picking.pick_short(task, reason="not_found", actor="picker:s")
-        except Exception as exc:  # noqa: BLE001 - asserted on below
-            results["short"] = exc
-        finally:
-            connection.close()
-
-    def place_four_shoes() -> None:  # as it reads the stock: 2 at the warehouse, 2 at the store
+    def place_four_shoes() -> Order:  # as it reads the stock: 2 at the warehouse, 2 at the store
+        assert shorted.wait(10)
         data = OrderInput(delivery_method="ship", email="bo@example.com", customer_name="Bo", address=DAMRAK,
                           lines=[LineInput(floor.shoe.code, 4)])
-        try:
-            assert shorted.wait(10)
-            with transaction.atomic():
-                results["place"] = order_place(data, ChannelContext(channel_id=floor.channel.pk, actor="test"))[0]
-        except InsufficientStock as exc:  # the reroute took a warehouse shoe first: a fair answer
-            results["place"] = exc
-        except Exception as exc:  # noqa: BLE001 - asserted on below
-            results["place"] = exc
-        finally:
-            connection.close()
+        return order_place(data, ChannelContext(channel_id=floor.channel.pk, actor="test"))[0]
 
-    threads = [threading.Thread(target=short_pick), threading.Thread(target=place_four_shoes)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not any(thread.is_alive() for thread in threads)
+    results = run_side_by_side(short=lambda: picking.pick_short(task, reason="not_found", actor="picker:s"),
+                               place=place_four_shoes)
     assert waited == [True]  # the placement was blocked on a row lock when the second round began
 
     # then neither failed: the missing shoe is rerouted to the warehouse, the placement went
-    # through or was told the stock is short, and every count still agrees
+    # through or was told the stock is short (the reroute took a warehouse shoe first), and every count still agrees
     assert isinstance(results["short"], PickTask), results["short"]
     assert isinstance(results["place"], (Order, InsufficientStock)), results["place"]
     order.refresh_from_db()
