@@ -6,7 +6,7 @@ Lock order (a caller that needs several kinds takes them in this order):
    locks the row it changes; multi-row callers walk the rows in pk order). A caller that
    releases some levels and then takes others in the same transaction (routing moving a
    hold) locks both sets at the release, in one pk order (`reservations_release(then_take=)`);
-   a short pick, which reroutes in its own transaction, first locks every level of the order's
+   a short pick, which reroutes in the same transaction, first locks every level of the order's
    SKUs (`orders.services.floor`);
 3. reservations, in primary-key order (`reservations_lock`), always after their stock levels.
 
