@@ -124,17 +124,15 @@ def _place_until_settled(data: OrderInput, ctx: ChannelContext, message: Inbound
     Postgres chose it as the victim of a lock cycle with another transaction (one this code
     does not foresee: every stock lock is taken in pk order), rather than answer 500 to a
     storefront for an order that can still be placed."""
-    optimistic = True
-    for attempt in range(1, PLACE_ATTEMPTS + 1):
+    for attempt in range(1, PLACE_ATTEMPTS):
         try:
-            return _place(data, ctx, message, scope, key, body_hash, render, arrival, optimistic=optimistic)
+            return _place(data, ctx, message, scope, key, body_hash, render, arrival, optimistic=attempt == 1)
         except order_services.PlacementRaced:
             pass
         except OperationalError as exc:
-            if getattr(exc.__cause__, "sqlstate", None) != DEADLOCK_DETECTED or attempt == PLACE_ATTEMPTS:
+            if getattr(exc.__cause__, "sqlstate", None) != DEADLOCK_DETECTED:
                 raise
-        optimistic = False
-    raise AssertionError("unreachable: the careful attempts do not raise PlacementRaced")
+    return _place(data, ctx, message, scope, key, body_hash, render, arrival, optimistic=False)
 
 
 def _place(data: OrderInput, ctx: ChannelContext, message: InboundMessage, scope: str, key: str, body_hash: str,

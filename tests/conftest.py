@@ -195,28 +195,31 @@ def wait_until_another_waits_on_a_lock(timeout: float = 10.0) -> bool:
             time.sleep(0.02)
 
 
-def run_side_by_side(**jobs) -> dict[str, object]:
-    """Run each job (name=callable) in its own thread, connection and transaction, all at
-    once; by name, what each returned or the exception it raised. Fails if one hangs."""
+def run_jobs_together(jobs: list) -> list[object]:
+    """Run each job in its own thread, connection and transaction, all released at once by a
+    barrier; what each returned, or the exception it raised, in the jobs' order. Fails if
+    one hangs (a lock wait)."""
     import threading
 
     from django.db import transaction
 
-    results: dict[str, object] = {}
+    barrier = threading.Barrier(len(jobs))
+    results: list[object] = [None] * len(jobs)
 
-    def run(name: str, job) -> None:
+    def worker(i: int) -> None:
         try:
+            barrier.wait()
             with transaction.atomic():
-                results[name] = job()
+                results[i] = jobs[i]()
         except Exception as exc:  # noqa: BLE001 - the caller asserts on it
-            results[name] = exc
+            results[i] = exc
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=run, args=item) for item in jobs.items()]
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(jobs))]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(60)
+        thread.join(120)
     assert not any(thread.is_alive() for thread in threads), "a job hung (a lock wait?)"
     return results

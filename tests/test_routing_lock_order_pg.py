@@ -1,6 +1,6 @@
 """On Postgres, with real threads: routing that moves an order's hold to another location
 (releases one stock level, takes another) and a placement taking both levels at once do
-not deadlock, whichever level has the lower primary key.
+not deadlock when the level routing takes has the lower primary key.
 
 Routing releases the hold at the far location, then waits (a hook between its release and
 its take) until the placement is blocked on a row lock, then takes at the near location.
@@ -31,7 +31,7 @@ from orders.services import (
     routing,
 )
 from tests import factories
-from tests.conftest import requires_postgres, run_side_by_side, wait_until_another_waits_on_a_lock
+from tests.conftest import requires_postgres, run_jobs_together, wait_until_another_waits_on_a_lock
 
 pytestmark = [requires_postgres, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -76,18 +76,18 @@ def test_routing_that_moves_a_hold_and_a_placement_over_both_levels_do_not_deadl
         assert released.wait(10)
         return order_place(order_of(5, 2), ctx)[0]
 
-    results = run_side_by_side(route=lambda: order_route(first.pk), place=place_five)
+    route, placed = run_jobs_together([lambda: order_route(first.pk), place_five])
     assert waited == [True]  # the placement was blocked on a row lock when the second round began
 
     # then both went through: the first order now sits at the near location, the second
     # placed again on what was left (its first plan, 3 near + 2 far, lost the near units),
     # and every unit reserved is an open reservation of one of the two orders
-    assert not isinstance(results["route"], Exception), results["route"]
-    assert isinstance(results["place"], Order), results["place"]
+    assert not isinstance(route, Exception), route
+    assert isinstance(placed, Order), placed
     assert set(Fulfillment.objects.filter(order=first).values_list("location_id", flat=True)) == {near.pk}
     held = dict(Allocation.objects.filter(is_active=True).values_list("order_line__order")
                 .annotate(units=Sum("quantity")).values_list("order_line__order", "units"))
-    assert held == {first.pk: 2, results["place"].pk: 5}
+    assert held == {first.pk: 2, placed.pk: 5}
     reserved = dict(StockLevel.objects.filter(sku=sku).values_list("pk", "reserved"))
     open_units = dict(Reservation.objects.filter(status=Reservation.Status.OPEN).values_list("stock_level")
                       .annotate(units=Sum("quantity")).values_list("stock_level", "units"))

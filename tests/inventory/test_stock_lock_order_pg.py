@@ -4,42 +4,17 @@ reservations) and leave every invariant true."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from inventory import services
 from inventory.checks import inventory_violations
 from inventory.models import StockLevel
 from inventory.services import ReserveRequest, TransferLineInput
 from omnichannel.errors import DomainError
-from tests.conftest import requires_postgres
+from tests.conftest import requires_postgres, run_jobs_together
 
 pytestmark = [requires_postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(jobs: list) -> list[object]:
-    """Run each job in its own thread and connection, all released at once by a barrier."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[object] = [None] * len(jobs)
-
-    def worker(i: int) -> None:
-        try:
-            barrier.wait()
-            with transaction.atomic():
-                results[i] = jobs[i]()
-        except Exception as exc:  # noqa: BLE001 - asserted on by the test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(jobs))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def race_once(network, shoe: StockLevel, shirt: StockLevel) -> list[object]:
@@ -66,7 +41,7 @@ def race_once(network, shoe: StockLevel, shirt: StockLevel) -> list[object]:
 
     jobs = ([release(pair) for pair in pairs] + [count(shoe), count(shirt), count(shoe), count(shirt)]
             + [transfer, transfer, reserve_both, reserve_both])
-    return run_together(jobs)
+    return run_jobs_together(jobs)
 
 
 def test_counts_releases_reservations_and_transfers_on_shared_levels_do_not_deadlock(network):

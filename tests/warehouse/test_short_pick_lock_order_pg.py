@@ -24,7 +24,7 @@ from omnichannel import outbox
 from orders.models import Order
 from orders.services import ChannelContext, LineInput, OrderInput, order_place
 from orders.services import floor as order_floor
-from tests.conftest import requires_postgres, run_side_by_side, wait_until_another_waits_on_a_lock
+from tests.conftest import requires_postgres, run_jobs_together, wait_until_another_waits_on_a_lock
 from tests.warehouse.floor_setup import DAMRAK, build_floor, fulfillment_at, level, place
 from warehouse.checks import bin_violations
 from warehouse.models import PickTask
@@ -68,14 +68,15 @@ def test_a_short_pick_that_reroutes_and_a_placement_over_both_levels_do_not_dead
                           lines=[LineInput(floor.shoe.code, 4)])
         return order_place(data, ChannelContext(channel_id=floor.channel.pk, actor="test"))[0]
 
-    results = run_side_by_side(short=lambda: picking.pick_short(task, reason="not_found", actor="picker:s"),
-                               place=place_four_shoes)
+    short, placed = run_jobs_together([lambda: picking.pick_short(task, reason="not_found", actor="picker:s"),
+                                       place_four_shoes])
     assert waited == [True]  # the placement was blocked on a row lock when the second round began
 
     # then neither failed: the missing shoe is rerouted to the warehouse, the placement went
-    # through or was told the stock is short (the reroute took a warehouse shoe first), and every count still agrees
-    assert isinstance(results["short"], PickTask), results["short"]
-    assert isinstance(results["place"], (Order, InsufficientStock)), results["place"]
+    # through or was told the stock is short (the reroute took a warehouse shoe first), and
+    # every count still agrees
+    assert isinstance(short, PickTask), short
+    assert isinstance(placed, (Order, InsufficientStock)), placed
     order.refresh_from_db()
     assert order.routing_decisions.last().trigger == "short_pick"
     assert fulfillment_at(order, floor.wh).allocations.get(is_active=True).quantity == 1
