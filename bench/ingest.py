@@ -255,6 +255,7 @@ class Results:
     shown: int = 0
     reconnects: int = 0
     per_client: dict[int, int] = field(default_factory=dict)  # 201s in the window, by client
+    per_second: dict[int, int] = field(default_factory=dict)  # 201s in the window, by second of it
 
 
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool, bytes]:
@@ -328,6 +329,8 @@ async def _client(index: int, args, orders: Orders, token: str, port: int, run_i
             results.ok += 1
             results.latencies.append(done - sent)
             results.per_client[index] = results.per_client.get(index, 0) + 1
+            second = int(done - start)
+            results.per_second[second] = results.per_second.get(second, 0) + 1
             continue
         results.errors += 1
         if results.shown < 5:
@@ -823,6 +826,8 @@ def main(argv: list[str] | None = None) -> int:
             log("latency ms: " + ", ".join(f"p{p} {percentile(latencies, p) * 1000:.0f}" for p in (10, 50, 90, 95, 99))
                 + f", max {latencies[-1] * 1000:.0f}; orders per client: fewest {served[0]}, median "
                 f"{served[len(served) // 2]}, most {served[-1]}")
+            seconds = [results.per_second.get(i, 0) for i in range(int(args.duration))]
+            log("orders answered in each second of the window: " + " ".join(map(str, seconds)))
         summary = (f"orders_per_s={results.ok / args.duration:.1f} p50_ms={percentile(latencies, 50) * 1000:.1f} "
                    f"p99_ms={percentile(latencies, 99) * 1000:.1f} errors={results.errors}")
         stop(web, "gunicorn")  # before the summary, so that it stays the last line
