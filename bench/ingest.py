@@ -423,7 +423,10 @@ def cpu_snapshot(roots: dict[str, int], database: str) -> tuple[float, dict[str,
     ticks["redis"] = sum(t for pid, (_, comm, t) in procs.items() if comm.startswith("redis-server"))
     with open("/proc/stat") as stat:
         cpu = [int(v) for v in stat.readline().split()[1:]]
-    ticks["_busy"] = sum(cpu) - cpu[3] - cpu[4]  # all but idle and iowait
+    # /proc/stat's cpu line: user nice system idle iowait irq softirq steal ...; steal is time the
+    # hypervisor gave another guest while this VM wanted to run: not busy here, but not idle either
+    ticks["_steal"] = cpu[7] if len(cpu) > 7 else 0
+    ticks["_busy"] = sum(cpu[:7]) - cpu[3] - cpu[4]  # user, nice, system, irq, softirq
     return time.monotonic(), ticks
 
 
@@ -431,12 +434,12 @@ def cpu_report(before: tuple[float, dict[str, int]], after: tuple[float, dict[st
                orders: int, routed: int) -> list[str]:
     seconds = after[0] - before[0]
     used = {name: (after[1][name] - before[1][name]) / TICK for name in before[1]}  # CPU seconds
-    busy = used.pop("_busy")
+    busy, steal = used.pop("_busy"), used.pop("_steal")
     other = max(0.0, busy - sum(used.values()))
     parts = [f"{name} {cpu / seconds * 100:.0f}%" for name, cpu in used.items()]
     lines = [f"cpu (% of one core, {os.cpu_count()} cores): " + ", ".join(parts)
              + f", other processes {other / seconds * 100:.0f}%; machine busy {busy / seconds * 100:.0f}%"
-             f" of {(os.cpu_count() or 1) * 100}%"]
+             f" of {(os.cpu_count() or 1) * 100}%, and {steal / seconds * 100:.0f}% stolen by the hypervisor"]
     if orders:
         cores = os.cpu_count() or 1
         web_ms, pg_ms = used["gunicorn"] / orders * 1000, used["postgres"] / orders * 1000
@@ -596,6 +599,24 @@ def wait_healthy(port: int, proc: subprocess.Popen, logfile: Path, timeout: floa
     raise SystemExit("gunicorn did not answer /health/ in time")
 
 
+def machine_line() -> str:
+    """The CPU and a fixed pure-Python workload timed on it (best of 5), so that runs on
+    different VMs can be compared: the figures below scale roughly with it."""
+    model = "unknown CPU"
+    with contextlib.suppress(OSError, StopIteration):
+        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("model name"))
+    best = float("inf")
+    for _ in range(5):
+        started = time.process_time()
+        total = 0
+        for i in range(1_000_000):
+            total += i
+        best = min(best, time.process_time() - started)
+    return (f"machine: {model}, {os.cpu_count()} cores; reference loop (1M Python additions, best of 5) "
+            f"{best * 1000:.0f} ms of CPU")
+
+
 def percentile(sorted_values: list[float], pct: float) -> float:
     if not sorted_values:
         return 0.0
@@ -673,6 +694,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_sigterm)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even when started with SIGINT ignored
     try:
+        log(machine_line())
         started = time.monotonic()
         redis.Redis.from_url(args.redis).flushdb()
         reuse = args.reuse and database_exists(f"{args.pg.rstrip('/')}/postgres", args.db)
