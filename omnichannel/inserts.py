@@ -9,10 +9,13 @@ RETURNING` reports the same outcome without failing, on Postgres and on SQLite (
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import Model
+
+from omnichannel.rawsql import vendor
 
 
 def insert_unless_conflict(obj: Model, conflict: Sequence[str] = ()) -> bool:
@@ -49,21 +52,25 @@ def insert_with_children(parent: Model, children: Sequence[Model], link: str) ->
             setattr(child, link, parent)
         insert_all(children)
         return True
-    quote = connection.ops.quote_name
     meta, child_meta = parent._meta, children[0]._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    fields = _fields(meta)
     link_field = child_meta.get_field(link)
-    child_fields = [f for f in child_meta.concrete_fields if not f.primary_key and f is not link_field]
-    pk, child_pk = quote(meta.pk.column), quote(child_meta.pk.column)
-    # Each value cast to its column's type: values in a SELECT are not typed by the INSERT's columns.
-    row = "(" + ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in child_fields) + ")"
-    names = ", ".join(f"c{i}" for i in range(len(child_fields)))
-    sql = (f"WITH p AS ({_insert_head(meta, fields)}({', '.join(['%s'] * len(fields))}) "  # noqa: S608 - identifiers
-           f"ON CONFLICT DO NOTHING RETURNING {pk}), "
-           f"c AS (INSERT INTO {quote(child_meta.db_table)} ({quote(link_field.column)}, "
-           f"{', '.join(quote(f.column) for f in child_fields)}) SELECT p.{pk}, {names} FROM p, "
-           f"(VALUES {', '.join([row] * len(children))}) AS v({names}) RETURNING {child_pk}) "
-           f"SELECT p.{pk}, c.{child_pk} FROM p LEFT JOIN c ON TRUE")
+    child_fields = [f for f in _fields(child_meta) if f is not link_field]
+    key = ("postgresql", "with_children", meta.label, child_meta.label, link, len(children))
+    sql = _SQL.get(key)
+    if sql is None:
+        quote = connection.ops.quote_name
+        pk, child_pk = quote(meta.pk.column), quote(child_meta.pk.column)
+        # Each value cast to its column's type: values in a SELECT are not typed by the INSERT's columns.
+        row = "(" + ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in child_fields) + ")"
+        names = ", ".join(f"c{i}" for i in range(len(child_fields)))
+        sql = _cached(key, len(children), (
+            f"WITH p AS ({_insert_head(meta, fields)}({', '.join(['%s'] * len(fields))}) "  # noqa: S608 - identifiers
+            f"ON CONFLICT DO NOTHING RETURNING {pk}), "
+            f"c AS (INSERT INTO {quote(child_meta.db_table)} ({quote(link_field.column)}, "
+            f"{', '.join(quote(f.column) for f in child_fields)}) SELECT p.{pk}, {names} FROM p, "
+            f"(VALUES {', '.join([row] * len(children))}) AS v({names}) RETURNING {child_pk}) "
+            f"SELECT p.{pk}, c.{child_pk} FROM p LEFT JOIN c ON TRUE"))
     with connection.cursor() as cursor:
         cursor.execute(sql, _prepared([parent], fields) + _prepared(children, child_fields))
         rows = cursor.fetchall()
@@ -80,7 +87,7 @@ def insert_sql(objs: Sequence[Model]) -> tuple[str, list[Any]]:
     """`INSERT INTO table (columns) VALUES (...), ...` for new instances of one model, and its
     parameters, for a caller that builds a larger statement around it (then `mark_saved`)."""
     meta = objs[0]._meta
-    key = (connection.vendor, "insert", meta.label, len(objs))
+    key = (vendor(), "insert", meta.label, len(objs))
     sql = _SQL.get(key)
     if sql is None:
         row = "(" + ", ".join(["%s"] * len(_fields(meta))) + ")"
@@ -201,7 +208,7 @@ def _linked(objs: Sequence[Model], links: list[models.Field],
             params += [group, at]
         params.append(row)
     shape = tuple((field.name, tuple(sorted(groups))) for field, groups in targets.items())
-    key = (connection.vendor, "linked", meta.label, len(objs), shape)
+    key = (vendor(), "linked", meta.label, len(objs), shape)
     sql = _SQL.get(key) or _cached(key, len(objs), _linked_sql(meta, len(objs), shape))
     return sql, params
 
@@ -264,7 +271,7 @@ def mark_saved(objs: Sequence[Model], pks: Sequence[Any]) -> None:
     for obj, pk in zip(objs, pks, strict=True):
         obj.pk = pk
         obj._state.adding = False
-        obj._state.db = connection.alias
+        obj._state.db = DEFAULT_DB_ALIAS  # the database `connection` stands for
 
 
 def insert_all(objs: Sequence[Model], *, batch: int = 500) -> list[Model]:
@@ -303,19 +310,49 @@ _AS_IS: dict[type[models.Field], type] = {
 }
 
 
-def _kept_type(field: models.Field) -> type | None:
+class _Aware:
+    """`_kept_type` of a DateTimeField on Postgres: an aware datetime is sent as it is (Django
+    would only check that it is aware: Postgres's `adapt_datetimefield_value` returns it)."""
+
+
+def _kept_type(field: models.Field, vendor: str) -> type | None:
     """The type of value `field` sends unchanged, if any (a foreign key: its target's)."""
     if type(field) is models.ForeignKey:
         field = field.target_field
+    if type(field) is models.DateTimeField and vendor == "postgresql":
+        return _Aware
     return _AS_IS.get(type(field))
+
+
+_PLANS: dict[tuple[int, str], tuple[str | None, type | None]] = {}  # fields live as long as their models
+
+
+def _plan(field: models.Field, vendor: str) -> tuple[str | None, type | None]:
+    """(attname when `pre_save` on an insert would only read the attribute, else None;
+    the type of value the field sends unchanged)."""
+    key = (id(field), vendor)
+    plan = _PLANS.get(key)
+    if plan is None:
+        pre_save = type(field).pre_save
+        plain = pre_save is models.Field.pre_save or (
+            pre_save in (models.DateField.pre_save, models.DateTimeField.pre_save)
+            and not field.auto_now and not field.auto_now_add)  # type: ignore[attr-defined]
+        plan = _PLANS[key] = (field.attname if plain else None, _kept_type(field, vendor))
+    return plan
 
 
 def _prepared(objs: Sequence[Model], fields) -> list[Any]:
     """Each field's value of each instance, as `save()` prepares it (`auto_now_add` included)."""
-    kept = [_kept_type(f) for f in fields]
-    values = []
+    conn = connections[DEFAULT_DB_ALIAS]  # the proxy `connection` looks it up on every use
+    plans = [_plan(f, conn.vendor) for f in fields]
+    values: list[Any] = []
+    append = values.append
     for obj in objs:
-        for f, keep in zip(fields, kept, strict=True):
-            value = f.pre_save(obj, True)
-            values.append(value if value is None or type(value) is keep else f.get_db_prep_save(value, connection))
+        for f, (attname, keep) in zip(fields, plans, strict=True):
+            value = getattr(obj, attname) if attname else f.pre_save(obj, True)
+            if value is None or type(value) is keep or (
+                    keep is _Aware and type(value) is datetime and value.utcoffset() is not None):
+                append(value)
+            else:
+                append(f.get_db_prep_save(value, conn))
     return values

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, TypeVar
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
 
 M = TypeVar("M", bound=Model)
@@ -24,11 +24,20 @@ _CONVERTERS: dict[tuple[str, type[Model]], list[_Converter]] = {}
 
 
 _NAMES: dict[tuple, str] = {}  # quoted names and column lists, built once per backend
+_VENDOR: list[str] = []
+
+
+def vendor() -> str:
+    """The database's vendor: `connection.vendor` without the proxy's per-thread lookup on
+    every use (one database per process; its settings do not change while it runs)."""
+    if not _VENDOR:
+        _VENDOR.append(connections[DEFAULT_DB_ALIAS].vendor)
+    return _VENDOR[0]
 
 
 def columns(model: type[Model], alias: str) -> str:
     """`alias."col", ...` for every concrete field of `model`, in `_meta.concrete_fields` order."""
-    key = (connection.vendor, model, "*", alias)
+    key = (vendor(), model, "*", alias)
     if key not in _NAMES:
         quote = connection.ops.quote_name
         _NAMES[key] = ", ".join(f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields)
@@ -36,14 +45,14 @@ def columns(model: type[Model], alias: str) -> str:
 
 
 def table(model: type[Model]) -> str:
-    key = (connection.vendor, model)
+    key = (vendor(), model)
     if key not in _NAMES:
         _NAMES[key] = connection.ops.quote_name(model._meta.db_table)
     return _NAMES[key]
 
 
 def column(model: type[Model], field: str) -> str:
-    key = (connection.vendor, model, field)
+    key = (vendor(), model, field)
     if key not in _NAMES:
         _NAMES[key] = connection.ops.quote_name(model._meta.get_field(field).column)
     return _NAMES[key]
@@ -54,7 +63,7 @@ def width(model: type[Model]) -> int:
 
 
 def _converters(model: type[Model]) -> list[_Converter]:
-    key = (connection.vendor, model)
+    key = (vendor(), model)
     if key not in _CONVERTERS:
         found = []
         for field in model._meta.concrete_fields:
@@ -66,11 +75,12 @@ def _converters(model: type[Model]) -> list[_Converter]:
 
 def instance(model: type[M], values: Sequence[Any]) -> M:
     """A model instance from the values of `columns(model, ...)`, as the ORM would build it."""
+    conn = connections[DEFAULT_DB_ALIAS]
     converted = list(values)
     for index, (col, converters) in enumerate(_converters(model)):
         for convert in converters:
-            converted[index] = convert(converted[index], col, connection)
-    return model.from_db(connection.alias, None, converted)
+            converted[index] = convert(converted[index], col, conn)
+    return model.from_db(conn.alias, None, converted)
 
 
 def split(row: Sequence[Any], *models: type[Model]) -> list[Model | None]:
@@ -93,7 +103,7 @@ def in_list(column: str, values: Collection[Any], params: list[Any]) -> str:
     a placeholder per value. Fewer values stay placeholders: for the few ids of an order's
     hot queries Postgres spends less on them than on an array (measured with bench/ingest.py:
     ~0.6 ms of Postgres CPU an order more with arrays)."""
-    if connection.vendor == "postgresql" and len(values) >= ARRAY_FROM:
+    if vendor() == "postgresql" and len(values) >= ARRAY_FROM:
         params.append(list(values))
         return f"{column} = ANY(%s)"
     params.extend(values)

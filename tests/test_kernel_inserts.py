@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
+
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -77,6 +79,20 @@ def test_values_sent_as_they_are_are_exactly_what_django_would_prepare(network, 
     assert _prepared([order], fields) == [f.get_db_prep_save(v, connection) for f, v in zip(fields, odd.values(),
                                                                                             strict=True)]
     assert _prepared([order], fields)[2:] == [1, "7"]  # the wrong type is converted, not sent as it is
+
+    # A datetime: an aware one is sent as Django would send it (on Postgres, as it is); a
+    # naive one is made aware in the current time zone, with Django's warning, as save() does.
+    promised_by = Order._meta.get_field("promised_by")
+    for value in (datetime(2026, 12, 1, 9, 30, tzinfo=UTC), datetime(2026, 12, 1, 9, 30,
+                                                                      tzinfo=timezone(timedelta(hours=5)))):
+        order.promised_by = value
+        assert _prepared([order], [promised_by]) == [promised_by.get_db_prep_save(value, connection)]
+    order.promised_by = datetime(2026, 12, 1, 9, 30)
+    with pytest.warns(RuntimeWarning, match="naive datetime"):
+        sent = _prepared([order], [promised_by])
+    with pytest.warns(RuntimeWarning, match="naive datetime"):
+        assert sent == [promised_by.get_db_prep_save(datetime(2026, 12, 1, 9, 30), connection)]
+    assert sent[0] != datetime(2026, 12, 1, 9, 30)  # converted, not sent as it is
 
 
 def test_rows_of_several_models_inserted_together_each_get_their_own_key(network, channel_client):
