@@ -55,7 +55,7 @@ def insert_with_children(parent: Model, children: Sequence[Model], link: str) ->
     meta, child_meta = parent._meta, children[0]._meta
     fields = _fields(meta)
     link_field = child_meta.get_field(link)
-    child_fields = [f for f in _fields(child_meta) if f is not link_field]
+    child_fields = _fields(child_meta, besides=link_field)
     key = ("postgresql", "with_children", meta.label, child_meta.label, link, len(children))
     sql = _SQL.get(key)
     if sql is None:
@@ -99,7 +99,7 @@ def insert_sql(objs: Sequence[Model]) -> tuple[str, list[Any]]:
 # Only for the few rows of an order's writes: a bulk INSERT's text is long and its row count varies.
 _SQL: dict[tuple, str] = {}
 _CACHED_ROWS = 32
-_FIELDS: dict[str, list[models.Field]] = {}
+_FIELDS: dict[tuple[str, str | None], list[models.Field]] = {}
 
 
 def _cached(key: tuple, rows: int, sql: str) -> str:
@@ -108,11 +108,15 @@ def _cached(key: tuple, rows: int, sql: str) -> str:
     return sql
 
 
-def _fields(meta) -> list[models.Field]:
-    """The concrete fields an INSERT writes (all but the primary key)."""
-    if meta.label not in _FIELDS:
-        _FIELDS[meta.label] = [f for f in meta.concrete_fields if not f.primary_key]
-    return _FIELDS[meta.label]
+def _fields(meta, *, besides: models.Field | None = None) -> list[models.Field]:
+    """The concrete fields an INSERT writes (all but the primary key, and `besides`). The same
+    list every time, so `_prepared` finds its plan for it without looking at each field."""
+    key = (meta.label, besides.name if besides is not None else None)
+    fields = _FIELDS.get(key)
+    if fields is None:
+        fields = _FIELDS[key] = [f for f in meta.concrete_fields if not f.primary_key and f is not besides]
+        _PLAN_LISTS[id(fields)] = (fields, [_plan(f, vendor()) for f in fields])  # kept alive: its id stays its own
+    return fields
 
 
 def insert_all_together(groups: Sequence[Sequence[Model]]) -> None:
@@ -325,6 +329,7 @@ def _kept_type(field: models.Field, vendor: str) -> type | None:
 
 
 _PLANS: dict[tuple[int, str], tuple[str | None, type | None]] = {}  # fields live as long as their models
+_PLAN_LISTS: dict[int, tuple[list, list]] = {}  # id(a list of `_fields`) -> (that list, its plans)
 
 
 def _plan(field: models.Field, vendor: str) -> tuple[str | None, type | None]:
@@ -344,7 +349,8 @@ def _plan(field: models.Field, vendor: str) -> tuple[str | None, type | None]:
 def _prepared(objs: Sequence[Model], fields) -> list[Any]:
     """Each field's value of each instance, as `save()` prepares it (`auto_now_add` included)."""
     conn = connections[DEFAULT_DB_ALIAS]  # the proxy `connection` looks it up on every use
-    plans = [_plan(f, conn.vendor) for f in fields]
+    known = _PLAN_LISTS.get(id(fields))
+    plans = known[1] if known is not None and known[0] is fields else [_plan(f, conn.vendor) for f in fields]
     values: list[Any] = []
     append = values.append
     for obj in objs:
