@@ -108,7 +108,7 @@ def _cached(key: tuple, rows: int, sql: str) -> str:
     return sql
 
 
-def _fields(meta, *, besides: models.Field | None = None) -> list[models.Field]:
+def _fields(meta, *, besides: Any = None) -> list[models.Field]:
     """The concrete fields an INSERT writes (all but the primary key, and `besides`). The same
     list every time, so `_prepared` finds its plan for it without looking at each field."""
     key = (meta.label, besides.name if besides is not None else None)
@@ -328,7 +328,9 @@ def _kept_type(field: models.Field, vendor: str) -> type | None:
     return _AS_IS.get(type(field))
 
 
-_PLANS: dict[tuple[int, str], tuple[str | None, type | None]] = {}  # fields live as long as their models
+# id(field) -> (that field, its plan): the entry keeps the field alive, so its id stays its own
+# (a model class built at run time, as migrations build them, may be collected)
+_PLANS: dict[tuple[int, str], tuple[models.Field, tuple[str | None, type | None]]] = {}
 _PLAN_LISTS: dict[int, tuple[list, list]] = {}  # id(a list of `_fields`) -> (that list, its plans)
 
 
@@ -336,13 +338,15 @@ def _plan(field: models.Field, vendor: str) -> tuple[str | None, type | None]:
     """(attname when `pre_save` on an insert would only read the attribute, else None;
     the type of value the field sends unchanged)."""
     key = (id(field), vendor)
-    plan = _PLANS.get(key)
-    if plan is None:
-        pre_save = type(field).pre_save
-        plain = pre_save is models.Field.pre_save or (
-            pre_save in (models.DateField.pre_save, models.DateTimeField.pre_save)
-            and not field.auto_now and not field.auto_now_add)  # type: ignore[attr-defined]
-        plan = _PLANS[key] = (field.attname if plain else None, _kept_type(field, vendor))
+    known = _PLANS.get(key)
+    if known is not None and known[0] is field:
+        return known[1]
+    pre_save = type(field).pre_save
+    plain = pre_save is models.Field.pre_save or (
+        pre_save in (models.DateField.pre_save, models.DateTimeField.pre_save)
+        and not field.auto_now and not field.auto_now_add)  # type: ignore[attr-defined]
+    plan = (field.attname if plain else None, _kept_type(field, vendor))
+    _PLANS[key] = (field, plan)
     return plan
 
 
