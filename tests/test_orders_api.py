@@ -115,6 +115,31 @@ def test_no_token_and_bad_token_are_refused(network, channel_client):
     assert client_with_token("oc_nope").get("/api/v1/orders/").status_code == 401
 
 
+def test_a_line_without_a_price_is_charged_the_catalogue_price(network, channel_client):
+    """A storefront may leave prices to the catalogue: an omitted or null unit price is the
+    SKU's price (also when the line names the SKU by its barcode); a price given, even 0 (a
+    free gift), is what the customer pays."""
+    from decimal import Decimal
+
+    network["shoe"].price, network["shirt"].price = Decimal("89.95"), Decimal("19.50")
+    network["shoe"].save(update_fields=["price"])
+    network["shirt"].save(update_fields=["price"])
+    body = ship_order(("RUN-BLK-42", 2), ("8712345000024", 1), ("TEE-WHT-M", 1), ("RUN-BLK-42", 1),
+                      external_id="priced-by-catalogue")
+    del body["lines"][0]["unit_price"]
+    body["lines"][1]["unit_price"] = None
+    body["lines"][2]["unit_price"] = "0"
+    body["lines"][3]["unit_price"] = "75.00"
+    response = channel_client.post("/api/v1/orders/", body, format="json", HTTP_IDEMPOTENCY_KEY="catalogue-1")
+    assert response.status_code == 201, response.content
+    assert [line["unit_price"] for line in response.json()["lines"]] == ["89.95", "19.50", "0.00", "75.00"]
+    order = Order.objects.get(number=response.json()["number"])
+    assert order.total_amount == Decimal("89.95") * 2 + Decimal("19.50") + Decimal("75.00")
+    assert response.json()["total_amount"] == str(order.total_amount)
+    assert list(order.lines.order_by("line_number").values_list("unit_price", flat=True)) == [
+        Decimal("89.95"), Decimal("19.50"), Decimal("0.00"), Decimal("75.00")]
+
+
 def test_customers_are_matched_across_channels_by_email_or_phone(network, channel_client):
     app = factories.ChannelFactory(code="app", kind="app")
     app_client = client_with_token(token_issue(name="app", channel=app)[1])

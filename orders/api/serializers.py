@@ -13,7 +13,9 @@ from orders.services import AddressInput, LineInput, OrderInput
 class LineIn(SharedFields, serializers.Serializer):
     sku = serializers.CharField(max_length=64, help_text="SKU code or barcode (GTIN/EAN).")
     quantity = serializers.IntegerField(min_value=1, max_value=10_000)
-    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False, default=0)
+    unit_price = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True, default=None,
+        help_text="The price the customer pays for one unit. Omitted or null: the SKU's catalogue price.")
 
 
 class AddressIn(SharedFields, serializers.Serializer):

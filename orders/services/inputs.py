@@ -11,7 +11,7 @@ from decimal import Decimal
 class LineInput:
     sku: str
     quantity: int
-    unit_price: Decimal = Decimal("0")
+    unit_price: Decimal | None = None  # None: the SKU's catalogue price
 
 
 @dataclass(frozen=True)

@@ -130,14 +130,15 @@ def _create_order(data: OrderInput, ctx: ChannelContext, skus: dict[str, Sku], p
                   "ship_line2": address.line2, "ship_city": address.city, "ship_postal_code": address.postal_code,
                   "ship_country": address.country, "ship_phone": address.phone,
                   "ship_latitude": address.latitude, "ship_longitude": address.longitude}
-    total = sum((line.unit_price * line.quantity for line in data.lines), Decimal("0"))
+    prices = [skus[line.sku].price if line.unit_price is None else line.unit_price for line in data.lines]
+    total = sum((price * line.quantity for price, line in zip(prices, data.lines, strict=True)), Decimal("0"))
     for _ in range(3):
         order = Order(number=new_order_number(), channel_id=ctx.channel_id, external_id=data.external_id or None,
                       customer=customer, delivery_method=data.delivery_method, pickup_location=pickup,
                       currency=data.currency, total_amount=total, promise_option=data.promise_option[:64],
                       promised_by=data.promised_by, **fields)
-        lines = [OrderLine(line_number=i + 1, sku=skus[line.sku], quantity=line.quantity, unit_price=line.unit_price)
-                 for i, line in enumerate(data.lines)]
+        lines = [OrderLine(line_number=i + 1, sku=skus[line.sku], quantity=line.quantity, unit_price=price)
+                 for i, (line, price) in enumerate(zip(data.lines, prices, strict=True))]
         if not insert_with_children(order, lines, "order"):  # a unique constraint: the external id, or the number
             if order_get_by_external_id(ctx.channel_id, data.external_id):
                 return None
