@@ -599,6 +599,18 @@ def wait_healthy(port: int, proc: subprocess.Popen, logfile: Path, timeout: floa
     raise SystemExit("gunicorn did not answer /health/ in time")
 
 
+def app_env(database_url: str, redis_url: str, secret: str) -> dict[str, str]:
+    """The environment the app runs in under the bench: production settings (DEBUG off),
+    the bench's database and Redis, mail sent nowhere, the broker taken from REDIS_URL."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "omnichannel.settings", "DEBUG": "0", "SECRET_KEY": secret,
+           "ALLOWED_HOSTS": "127.0.0.1", "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+           "DB_CONN_MAX_AGE": "600", "LOG_LEVEL": "WARNING",
+           "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend", "PYTHONUNBUFFERED": "1"}
+    env.pop("CELERY_BROKER_URL", None)
+    env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    return env
+
+
 def machine_line() -> str:
     """The CPU and a fixed pure-Python workload timed on it (best of 5), so that runs on
     different VMs can be compared: the figures below scale roughly with it."""
@@ -678,12 +690,7 @@ def main(argv: list[str] | None = None) -> int:
     db_url = f"{args.pg.rstrip('/')}/{args.db}"
     app_db_url = f"{db_url}?{args.db_options}" if args.db_options else db_url
     secret = "".join(secrets.choice(string.ascii_letters + string.digits + "!@#%^*-_=+") for _ in range(50))
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "omnichannel.settings", "DEBUG": "0", "SECRET_KEY": secret,
-           "ALLOWED_HOSTS": "127.0.0.1", "DATABASE_URL": app_db_url, "REDIS_URL": args.redis,
-           "DB_CONN_MAX_AGE": "600", "LOG_LEVEL": "WARNING",
-           "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend", "PYTHONUNBUFFERED": "1"}
-    env.pop("CELERY_BROKER_URL", None)
-    env.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    env = app_env(app_db_url, args.redis, secret)
     logdir = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     web: subprocess.Popen | None = None
     worker: subprocess.Popen | None = None

@@ -37,11 +37,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 
 def _env(args) -> None:
-    os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "omnichannel.settings", "DEBUG": "0",
-        "SECRET_KEY": "post-cost-" + "k" * 48, "ALLOWED_HOSTS": "testserver",
-        "DATABASE_URL": f"{args.pg.rstrip('/')}/{args.db}", "REDIS_URL": args.redis, "DB_CONN_MAX_AGE": "600",
-        "LOG_LEVEL": "WARNING", "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend"})
+    import ingest
+
+    env = ingest.app_env(f"{args.pg.rstrip('/')}/{args.db}", args.redis, "post-cost-" + "k" * 48)
+    os.environ.update({**env, "ALLOWED_HOSTS": "testserver"})  # Django's test client
     os.environ.pop("CELERY_BROKER_URL", None)
     os.environ.pop("CELERY_TASK_ALWAYS_EAGER", None)
 

@@ -354,7 +354,7 @@ def _prepared(objs: Sequence[Model], fields) -> list[Any]:
     """Each field's value of each instance, as `save()` prepares it (`auto_now_add` included)."""
     conn = connections[DEFAULT_DB_ALIAS]  # the proxy `connection` looks it up on every use
     known = _PLAN_LISTS.get(id(fields))
-    plans = known[1] if known is not None and known[0] is fields else [_plan(f, conn.vendor) for f in fields]
+    plans = known[1] if known is not None and known[0] is fields else [_plan(f, vendor()) for f in fields]
     values: list[Any] = []
     append = values.append
     for obj in objs:
