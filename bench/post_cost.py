@@ -4,6 +4,8 @@
     .venv/bin/python bench/post_cost.py               # CPU ms per POST (noisy on a shared VM)
     .venv/bin/python bench/post_cost.py --callgrind   # instructions per POST (repeatable)
     .venv/bin/python bench/post_cost.py --profile     # where the CPU goes (cProfile)
+    .venv/bin/python bench/post_cost.py --worker      # the worker's part instead: routing and
+                                                      # notifying the orders posted (any of the above)
 
 Posts realistic orders (the same generator as `bench/ingest.py`, a fixed seed) with Django's
 test client against the database that `bench/ingest.py` seeded (`omnichannel_bench`; Redis db
@@ -13,6 +15,12 @@ so it is the figure to compare commits by. Under `--callgrind` the script runs i
 valgrind with instrumentation switched on only around the measured POSTs (`callgrind_control`),
 so start-up and the warm-up are not counted. The database grows by the orders posted; run the
 commits being compared one after the other on it, each twice.
+
+With `--worker` the POSTs are not measured: what is measured is the worker's part for the
+orders posted, done in-process as a Celery worker on every queue does it (the outbox pump
+claims the events in batches; routing and notifications run inline, in batches). Each run
+also prints the CPU the Postgres backend spent per order (read from /proc; the server must run
+on this machine), measured part only.
 """
 
 from __future__ import annotations
@@ -50,6 +58,44 @@ def _callgrind(on: bool) -> None:
                    capture_output=True)
 
 
+def _backend_cpu():
+    """A function that reads the CPU seconds this process's Postgres backend has used (from
+    /proc: the server runs here), or 0.0 where it cannot."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        stat = Path(f"/proc/{cursor.fetchone()[0]}/stat")
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def read() -> float:
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    return read
+
+
+def _drain() -> int:
+    """Do the worker's part for every event waiting, as a Celery worker consuming every queue
+    does it: the outbox pump claims them in batches, and the handlers route and notify inline
+    (`outbox.runs_here`). Returns how many orders it routed."""
+    from omnichannel import outbox
+    from orders.models import RoutingDecision
+
+    before = RoutingDecision.objects.count()
+    in_worker, queues = outbox._in_worker, outbox._consumed_queues
+    outbox._in_worker = lambda: True
+    outbox.worker_queues_set(["routing", "notifications", "channels", "default"])
+    try:
+        while outbox.pump(0):
+            pass
+    finally:
+        outbox._in_worker, outbox._consumed_queues = in_worker, queues
+    return RoutingDecision.objects.count() - before
+
+
 def measure(args) -> None:
     _env(args)
     import django
@@ -77,29 +123,44 @@ def measure(args) -> None:
         if response.status_code != 201:
             raise SystemExit(f"POST answered {response.status_code}: {response.content[:300]!r}")
 
+    backend = _backend_cpu()
+    if args.worker:
+        _drain()  # what earlier runs left, unmeasured
     for _ in range(args.warmup):
         post()
+    if args.worker:
+        _drain()  # the warm-up orders: the worker's path warmed up too
+        for _ in range(args.posts):
+            post()
+    part = "order routed and notified by the worker" if args.worker else "POST"
     profiler = cProfile.Profile(time.process_time) if args.profile else None
     if args.under_callgrind:
         _callgrind(True)
     if profiler:
         profiler.enable()
-    started, started_cpu = time.perf_counter(), time.process_time()
-    for _ in range(args.posts):
-        post()
-    wall, cpu = time.perf_counter() - started, time.process_time() - started_cpu
+    started, started_cpu, started_pg = time.perf_counter(), time.process_time(), backend()
+    if args.worker:
+        drained = _drain()
+        if drained < args.posts:
+            raise SystemExit(f"the worker's part routed {drained} orders, not {args.posts}")
+    else:
+        for _ in range(args.posts):
+            post()
+    wall, cpu, pg = time.perf_counter() - started, time.process_time() - started_cpu, backend() - started_pg
     if profiler:
         profiler.disable()
     if args.under_callgrind:
         _callgrind(False)
         return  # the count is printed by the parent, from valgrind's summary
-    print(f"{args.posts} POSTs after {args.warmup} warm-up: {wall / args.posts * 1000:.2f} ms wall, "
-          f"{cpu / args.posts * 1000:.2f} ms CPU each{' (under cProfile)' if profiler else ''}")
+    print(f"{args.posts} orders after {args.warmup} warm-up: {wall / args.posts * 1000:.2f} ms wall, "
+          f"{cpu / args.posts * 1000:.2f} ms CPU each{' (under cProfile)' if profiler else ''}, "
+          f"Postgres {pg / args.posts * 1000:.2f} ms CPU each; one {part}")
     if profiler:
         stats = pstats.Stats(profiler)
         stats.sort_stats("cumulative").print_stats(r"/work/|omnichannel|orders|inventory|channels_sync", 40)
         stats.sort_stats("tottime").print_stats(25)
-    print(f"cpu_ms_per_post={cpu / args.posts * 1000:.2f}")
+    print(f"postgres_cpu_ms_per_{'order' if args.worker else 'post'}={pg / args.posts * 1000:.2f}")
+    print(f"cpu_ms_per_{'order' if args.worker else 'post'}={cpu / args.posts * 1000:.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,7 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=12345, help="order generator seed (default 12345)")
     parser.add_argument("--skus", type=int, default=2000, help="SKUs the bench database was seeded with")
     parser.add_argument("--callgrind", action="store_true", help="count instructions under valgrind")
-    parser.add_argument("--profile", action="store_true", help="print a cProfile of the measured POSTs")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the measured part")
+    parser.add_argument("--worker", action="store_true",
+                        help="measure the worker's part for the orders posted, not the POSTs")
     parser.add_argument("--pg", default=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432"))
     parser.add_argument("--db", default="omnichannel_bench")
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3"))
@@ -130,8 +193,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(result.stdout[-2000:] + result.stderr[-2000:])
         raise SystemExit("the run under valgrind failed")
     per_post = int(found.group(1)) / args.posts
-    print(f"{args.posts} POSTs after {args.warmup} warm-up, under valgrind: {per_post / 1e6:.2f} M instructions each")
-    print(f"instructions_per_post={per_post / 1e6:.2f}M")
+    what = "order" if args.worker else "post"
+    print(f"{args.posts} {what}s after {args.warmup} warm-up, under valgrind: {per_post / 1e6:.2f} M instructions each")
+    print(f"instructions_per_{what}={per_post / 1e6:.2f}M")
     return 0
 
 
