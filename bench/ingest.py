@@ -505,9 +505,9 @@ def profile_summary(path: Path) -> list[str]:
 # --- the database and the services --------------------------------------------------
 
 
-def db_query(url: str, sql: str) -> list[tuple]:
+def db_query(url: str, sql: str, params: tuple = ()) -> list[tuple]:
     with psycopg.connect(url, autocommit=True) as conn:
-        return conn.execute(sql).fetchall()  # type: ignore[arg-type]
+        return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
 
 
 def analyze(url: str) -> None:
@@ -540,10 +540,24 @@ def progress(db_url: str, redis_url: str) -> dict:
     pending, events = db_query(db_url, "SELECT count(*) FILTER (WHERE dispatched_at IS NULL), count(*) "
                                        "FROM kernel_outboxevent")[0]
     decisions = db_query(db_url, "SELECT count(*) FROM orders_routingdecision")[0][0]
+    last_event = db_query(db_url, "SELECT coalesce(max(id), 0) FROM kernel_outboxevent")[0][0]
     client = redis.Redis.from_url(redis_url)
     queued = {queue: client.llen(queue) for queue in QUEUES}
     client.close()
-    return {"statuses": statuses, "events": events, "pending": pending, "decisions": decisions, "queued": queued}
+    return {"statuses": statuses, "events": events, "pending": pending, "decisions": decisions, "queued": queued,
+            "last_event": last_event}
+
+
+def routing_batches(db_url: str, after_event: int) -> str:
+    """How many orders the worker routed together: the `order.placed` events one dispatch
+    marked (they share its `dispatched_at`), among those written after `after_event`."""
+    sizes = sorted(n for (n,) in db_query(
+        db_url, "SELECT count(*) FROM kernel_outboxevent WHERE id > %s AND type = 'order.placed' "
+                "AND dispatched_at IS NOT NULL GROUP BY dispatched_at", (after_event,)))
+    if not sizes:
+        return "no routing batches"
+    return (f"{len(sizes)} routing batches, orders per batch: mean {sum(sizes) / len(sizes):.1f}, "
+            f"median {sizes[len(sizes) // 2]}, max {sizes[-1]}")
 
 
 def start(cmd: list[str], env: dict[str, str], logfile: Path) -> subprocess.Popen:
@@ -837,6 +851,7 @@ def main(argv: list[str] | None = None) -> int:
             f"({written} events written); backlog now: {after['statuses'].get('placed', 0)} orders placed "
             f"not routed, {after['pending']} events not dispatched, queued tasks "
             + ", ".join(f"{q} {n}" for q, n in after["queued"].items()))
+        log(f"worker: {routing_batches(db_url, before['last_event'])} (warm-up included)")
         if waits:
             n = len(waits)
             log(f"postgres backends of {args.db}, sampled {n} times: {sum(w[0] for w in waits) / n:.1f} active, "

@@ -209,6 +209,9 @@ OMNICHANNEL = {
     "WEBHOOK_MAX_RETRIES": int(os.environ.get("WEBHOOK_MAX_RETRIES", "6")),
     "PICKUP_CODE_MAX_ATTEMPTS": 5,
     "ACCEPT_TIMEOUT_MINUTES": int(os.environ.get("ACCEPT_TIMEOUT_MINUTES", "60")),
+    # How long the outbox pump waits after a batch that was not full before it claims the next
+    # (omnichannel/outbox.py); 0: no wait.
+    "OUTBOX_PUMP_LINGER_MS": float(os.environ.get("OUTBOX_PUMP_LINGER_MS", "25")),
 }
 
 if not DEBUG:

@@ -149,3 +149,45 @@ def test_a_backlog_wakes_helper_pumps_and_a_helper_leaves_when_it_is_drained(wok
     assert outbox.pump(1, batch=25) == 0  # the helper finds nothing and clears its flag
     assert not outbox._pump_redis().exists(outbox._pump_flag(1))
     assert sorted(seen) == ids
+
+
+@needs_redis
+def test_after_a_batch_that_was_not_full_the_pump_waits_so_what_commits_meanwhile_comes_in_one_batch(
+        woken, monkeypatch):
+    """Under a steady trickle a pump that claimed again at once would route a few orders per
+    batch; it lingers instead, and the events committed meanwhile are taken together."""
+    batches: list[list[int]] = []
+    outbox.register("test.pump-linger", lambda event: None)
+    real_dispatch, naps = outbox._dispatch_events, []
+
+    def dispatch(events, **kwargs):
+        batches.append([event.payload["i"] for event in events])
+        real_dispatch(events, **kwargs)
+
+    def nap(seconds):  # four requests commit while the pump waits
+        naps.append(seconds)
+        if len(naps) == 1:
+            for i in range(4):
+                OutboxEvent.objects.create(type="test.pump-linger", aggregate_type="t", aggregate_id=str(i),
+                                           payload={"i": 10 + i})
+                outbox._wake_pump()
+
+    monkeypatch.setattr(outbox, "_dispatch_events", dispatch)
+    monkeypatch.setattr(outbox.time, "sleep", nap)
+    ids = _events(2, "test.pump-linger")
+    outbox._wake_pump()
+    assert outbox.pump(batch=10, linger_s=0.02) == 6
+    assert batches == [[0, 1], [10, 11, 12, 13]]
+    assert naps == [0.02, 0.02]  # after each batch short of 10; the empty read ends the drain
+    assert woken == [0]  # the flag stayed set while it waited: no message for those commits
+    assert not OutboxEvent.objects.filter(pk__in=ids, dispatched_at__isnull=True).exists()
+
+
+def test_a_pump_without_a_redis_broker_never_waits(monkeypatch):
+    naps = []
+    monkeypatch.setattr(outbox.time, "sleep", naps.append)
+    monkeypatch.setattr(outbox, "_pump_redis", lambda: None)
+    outbox.register("test.pump-nolinger", lambda event: None)
+    _events(3, "test.pump-nolinger")
+    assert outbox.pump(batch=10, linger_s=0.02) == 3
+    assert naps == []

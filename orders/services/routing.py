@@ -86,7 +86,7 @@ def order_route(order_id: int, *, trigger: str = "placed", actor: str = "router"
 
 # --- Routing many orders at once -----------------------------------------------------------------
 #
-# The outbox pump hands a worker up to 25 `order.placed` events at a time. Routed one by one,
+# The outbox pump hands a worker up to 50 events at a time (about 25 `order.placed`). Routed one by one,
 # each order costs a transaction and about 15 statements, most of them reads of one row or a
 # few. `orders_route_many` routes them in one transaction: what every order needs is read
 # once for all of them (the orders, locked in id order; their lines, holds and fulfillments;
