@@ -141,6 +141,7 @@ PUMP_BATCH = 50  # events: about 25 orders (an order.placed and an order.confirm
 PUMP_SLOTS = 4  # pumps at most at once: a full batch (a backlog) wakes a helper in the next slot
 PUMP_FLAG_TTL_S = 10  # a pump message lost with its flag set delays events by this much at most
 _pump_client: Any = None
+_sleep = time.sleep  # a pump's wait (tests replace it)
 
 
 def _pump_redis():
@@ -201,7 +202,7 @@ def pump(slot: int = 0, *, batch: int = PUMP_BATCH, max_batches: int = 400, ling
     last = batch
     for _ in range(max_batches):
         if 0 < last < batch and linger:
-            time.sleep(linger)
+            _sleep(linger)
         events = claim(limit=batch)
         if not events:
             if client is None:

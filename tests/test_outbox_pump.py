@@ -173,7 +173,7 @@ def test_after_a_batch_that_was_not_full_the_pump_waits_so_what_commits_meanwhil
                 outbox._wake_pump()
 
     monkeypatch.setattr(outbox, "_dispatch_events", dispatch)
-    monkeypatch.setattr(outbox.time, "sleep", nap)
+    monkeypatch.setattr(outbox, "_sleep", nap)
     ids = _events(2, "test.pump-linger")
     outbox._wake_pump()
     assert outbox.pump(batch=10, linger_s=0.02) == 6
@@ -185,7 +185,7 @@ def test_after_a_batch_that_was_not_full_the_pump_waits_so_what_commits_meanwhil
 
 def test_a_pump_without_a_redis_broker_never_waits(monkeypatch):
     naps = []
-    monkeypatch.setattr(outbox.time, "sleep", naps.append)
+    monkeypatch.setattr(outbox, "_sleep", naps.append)
     monkeypatch.setattr(outbox, "_pump_redis", lambda: None)
     outbox.register("test.pump-nolinger", lambda event: None)
     _events(3, "test.pump-nolinger")
