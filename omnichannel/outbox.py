@@ -12,7 +12,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.utils import timezone
@@ -186,7 +186,8 @@ def _wake_pump(slot: int = 0) -> bool:
 def pump_linger_s() -> float:
     from django.conf import settings
 
-    return max(0.0, float(settings.OMNICHANNEL.get("OUTBOX_PUMP_LINGER_MS", 0))) / 1000
+    linger_ms = cast(float, settings.OMNICHANNEL.get("OUTBOX_PUMP_LINGER_MS", 0))
+    return max(0.0, float(linger_ms)) / 1000
 
 
 def pump(slot: int = 0, *, batch: int = PUMP_BATCH, max_batches: int = 400, linger_s: float | None = None) -> int:
