@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from rest_framework import authentication, exceptions
 
 from channels_sync.models import ApiToken, SalesChannel
@@ -26,8 +28,8 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if channel is not None:
             if not channel.is_active:
                 raise exceptions.AuthenticationFailed("This channel is disabled.")
-            principal = Principal(channel_id=channel.pk, channel_code=channel.code, channel_kind=channel.kind,
-                                  channel=channel)
+            principal: Principal | None = Principal(
+                channel_id=channel.pk, channel_code=channel.code, channel_kind=channel.kind, channel=channel)
             return principal, principal
         token = ApiToken.objects.select_related("user", "user__staff").get(pk=token_id)
         principal = principal_for_user(token.user)
@@ -51,4 +53,4 @@ def _token_lookup(key_hash: str) -> tuple[int, SalesChannel | None] | None:
     if not rows:
         return None
     token_id, *channel = rows[0]
-    return token_id, rawsql.split(channel, SalesChannel)[0]
+    return token_id, cast("SalesChannel | None", rawsql.split(channel, SalesChannel)[0])

@@ -4,7 +4,7 @@ with its idempotency record in one transaction."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
@@ -94,7 +94,8 @@ def order_capture(channel: SalesChannel, data: OrderInput, *, raw: Any, key: str
     body_hash = request_hash(raw)
     known = arrival is not None and arrival.looked_up
     if key and (replay := idempotency_lookup(scope, key, body_hash,
-                                             **({"found": arrival.idempotency} if known and arrival.key == key else {}))):
+                                             **({"found": cast(Arrival, arrival).idempotency}
+                                                if known and cast(Arrival, arrival).key == key else {}))):
         inbound_mark(message.pk, InboundMessage.Status.DUPLICATE, order_number=replay.response_body.get("number", ""))
         return CaptureResult(replay.response_status, replay.response_body)
     ctx = ChannelContext(channel_id=channel.pk, actor=actor,

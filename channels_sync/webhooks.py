@@ -12,6 +12,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from typing import cast
 
 from django.conf import settings
 from django.utils import timezone
@@ -93,7 +94,7 @@ def webhook_deliver(delivery_id: int) -> bool:
                                      headers=headers)
     status_code, error = None, ""
     try:
-        with urllib.request.urlopen(request, timeout=settings.OMNICHANNEL["WEBHOOK_TIMEOUT_S"]) as response:  # noqa: S310 - scheme checked above
+        with urllib.request.urlopen(request, timeout=cast(float, settings.OMNICHANNEL["WEBHOOK_TIMEOUT_S"])) as response:  # noqa: S310 - scheme checked above
             status_code = response.status
     except urllib.error.HTTPError as exc:
         status_code, error = exc.code, f"HTTP {exc.code}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from django.db import connection, connections
 from django.db.models import F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
@@ -57,7 +57,7 @@ def skus_with_stock(codes: Iterable[str],
              f"AND t.{rawsql.column(Sku, 'is_active')} = %s")
     params.append(True)
     if not join:
-        rows = [(sku, None) for sku in rawsql.instances(Sku, where, params)]
+        rows: list[tuple[Sku, StockRow | None]] = [(sku, None) for sku in rawsql.instances(Sku, where, params)]
     else:
         width = rawsql.width(Sku)
         sql = f"SELECT {rawsql.columns(Sku, 't')}{extra} FROM {rawsql.table(Sku)} t {where}"  # noqa: S608
@@ -290,7 +290,7 @@ def availability_for_cart(sku_ids: Collection[int], location_ids: Collection[int
     known = _LOCATIONS.get()
     if not named <= known.keys():  # a location newer than this process's copy
         known = _LOCATIONS.refresh()
-    active = {loc: known[loc] for loc in named if known.get(loc) is not None}
+    active = cast("dict[int, LocationRef]", {loc: known[loc] for loc in named if known.get(loc) is not None})
     if len(active) < len(named):  # some are closed
         stock = {sku: {loc: q for loc, q in per.items() if loc in active} for sku, per in stock.items()}
     return CartStock(stock=stock, locations=active)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, cast
 
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -89,11 +89,13 @@ class SharedFields:
     Rendering and validation are DRF's own `to_representation` / `to_internal_value` over
     those fields; `fields` itself (the schema) is untouched."""
 
+    _shared_fields: ClassVar[dict[str, list[Any]]]  # set on each class by `_shared`
+
     @classmethod
     def _shared(cls, which: str):
         shared = cls.__dict__.get("_shared_fields")
         if shared is None:
-            prototype = cls()
+            prototype: Any = cls()  # a serializer: the mixin comes before its Serializer base
             fields = list(prototype.fields.values())
             shared = {"readable": [f for f in fields if not f.write_only],
                       "writable": [f for f in fields if not f.read_only],
@@ -112,4 +114,4 @@ class SharedFields:
     def _read_only_defaults(self):
         # DRF builds (deep-copies) every field to look for read-only ones with a default;
         # most input serializers have none, and then there is nothing to look for.
-        return super()._read_only_defaults() if self._shared("read_only_defaults") else {}
+        return cast(Any, super())._read_only_defaults() if self._shared("read_only_defaults") else {}

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import Model
 
 from omnichannel.rawsql import vendor
+
+M = TypeVar("M", bound=Model)
 
 
 def insert_unless_conflict(obj: Model, conflict: Sequence[str] = ()) -> bool:
@@ -27,9 +29,10 @@ def insert_unless_conflict(obj: Model, conflict: Sequence[str] = ()) -> bool:
     meta = obj._meta
     quote = connection.ops.quote_name
     fields = [f for f in meta.concrete_fields if not (f.primary_key and getattr(obj, f.attname) is None)]
-    target = f"({', '.join(quote(meta.get_field(name).column) for name in conflict)}) " if conflict else ""
+    target = (f"({', '.join(quote(cast(str, cast(models.Field, meta.get_field(name)).column)) for name in conflict)}) "
+              if conflict else "")
     sql = (f"{_insert_head(meta, fields)}({', '.join(['%s'] * len(fields))}) "
-           f"ON CONFLICT {target}DO NOTHING RETURNING {quote(meta.pk.column)}")
+           f"ON CONFLICT {target}DO NOTHING RETURNING {quote(cast(str, meta.pk.column))}")
     with connection.cursor() as cursor:
         cursor.execute(sql, _prepared([obj], fields))
         row = cursor.fetchone()
@@ -54,21 +57,21 @@ def insert_with_children(parent: Model, children: Sequence[Model], link: str) ->
         return True
     meta, child_meta = parent._meta, children[0]._meta
     fields = _fields(meta)
-    link_field = child_meta.get_field(link)
+    link_field = cast(models.Field, child_meta.get_field(link))
     child_fields = _fields(child_meta, besides=link_field)
     key = ("postgresql", "with_children", meta.label, child_meta.label, link, len(children))
     sql = _SQL.get(key)
     if sql is None:
         quote = connection.ops.quote_name
-        pk, child_pk = quote(meta.pk.column), quote(child_meta.pk.column)
+        pk, child_pk = quote(cast(str, meta.pk.column)), quote(cast(str, child_meta.pk.column))
         # Each value cast to its column's type: values in a SELECT are not typed by the INSERT's columns.
         row = "(" + ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in child_fields) + ")"
         names = ", ".join(f"c{i}" for i in range(len(child_fields)))
         sql = _cached(key, len(children), (
             f"WITH p AS ({_insert_head(meta, fields)}({', '.join(['%s'] * len(fields))}) "  # noqa: S608 - identifiers
             f"ON CONFLICT DO NOTHING RETURNING {pk}), "
-            f"c AS (INSERT INTO {quote(child_meta.db_table)} ({quote(link_field.column)}, "
-            f"{', '.join(quote(f.column) for f in child_fields)}) SELECT p.{pk}, {names} FROM p, "
+            f"c AS (INSERT INTO {quote(child_meta.db_table)} ({quote(cast(str, link_field.column))}, "
+            f"{', '.join(quote(cast(str, f.column)) for f in child_fields)}) SELECT p.{pk}, {names} FROM p, "
             f"(VALUES {', '.join([row] * len(children))}) AS v({names}) RETURNING {child_pk}) "
             f"SELECT p.{pk}, c.{child_pk} FROM p LEFT JOIN c ON TRUE"))
     with connection.cursor() as cursor:
@@ -136,7 +139,7 @@ def insert_all_together(groups: Sequence[Sequence[Model]]) -> None:
     position: dict[int, tuple[int, int]] = {}  # id(instance) -> (group, row): where a link may point
     ctes, selects, params = [], [], []
     for index, objs in enumerate(groups):
-        pk = quote(objs[0]._meta.pk.column)
+        pk = quote(cast(str, objs[0]._meta.pk.column))
         links = _links(objs, position)
         _take_related_keys(objs, besides=links)
         if links:
@@ -158,7 +161,7 @@ def insert_all_together(groups: Sequence[Sequence[Model]]) -> None:
         _take_related_keys(objs)
 
 
-def _foreign_keys(meta) -> list[models.Field]:
+def _foreign_keys(meta) -> list[models.ForeignKey]:
     return [f for f in meta.concrete_fields if f.is_relation and (f.many_to_one or f.one_to_one)]
 
 
@@ -176,7 +179,7 @@ def _take_related_keys(objs: Sequence[Model], besides: Sequence[models.Field] = 
                 setattr(obj, field.attname, related.pk)
 
 
-def _links(objs: Sequence[Model], position: dict[int, tuple[int, int]]) -> list[models.Field]:
+def _links(objs: Sequence[Model], position: dict[int, tuple[int, int]]) -> list[models.ForeignKey]:
     """The foreign keys of `objs` that point at an unsaved instance of an earlier group."""
     found = []
     for field in _foreign_keys(objs[0]._meta):
@@ -190,7 +193,7 @@ def _links(objs: Sequence[Model], position: dict[int, tuple[int, int]]) -> list[
     return found
 
 
-def _linked(objs: Sequence[Model], links: list[models.Field],
+def _linked(objs: Sequence[Model], links: list[models.ForeignKey],
             position: dict[int, tuple[int, int]]) -> tuple[str, list[Any]]:
     """`INSERT ... SELECT` for a group with links: each linked column is the value given or,
     for a row pointing at an instance of group g inserted in this statement, the key of that
@@ -229,7 +232,7 @@ def _linked_sql(meta, rows: int, shape: tuple[tuple[str, tuple[int, ...]], ...])
             out.append(f"v.{name}")
             continue
         p = pointers[field.name]
-        pk = quote(field.related_model._meta.pk.column)
+        pk = quote(cast(str, cast("type[Model]", field.related_model)._meta.pk.column))
         choices = " ".join(f"WHEN {g} THEN (SELECT k FROM (SELECT {pk} AS k, "  # noqa: S608 - identifiers
                            f"row_number() OVER (ORDER BY {pk}) - 1 AS n FROM i{g}) AS r WHERE r.n = v.{p}a)"
                            for g in groups_of[field.name])
@@ -254,10 +257,11 @@ def insert_many_unless_conflict(objs: Sequence[Model], conflict: Sequence[str]) 
         return []
     meta = objs[0]._meta
     quote = connection.ops.quote_name
-    keys = [meta.get_field(name) for name in conflict]
-    key_columns = ", ".join(quote(f.column) for f in keys)
+    keys = [cast(models.Field, meta.get_field(name)) for name in conflict]
+    key_columns = ", ".join(quote(cast(str, f.column)) for f in keys)
     insert, params = insert_sql(objs)
-    sql = f"{insert} ON CONFLICT ({key_columns}) DO NOTHING RETURNING {quote(meta.pk.column)}, {key_columns}"
+    sql = (f"{insert} ON CONFLICT ({key_columns}) DO NOTHING "
+           f"RETURNING {quote(cast(str, meta.pk.column))}, {key_columns}")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         pks = {tuple(found[1:]): found[0] for found in cursor.fetchall()}
@@ -278,7 +282,7 @@ def mark_saved(objs: Sequence[Model], pks: Sequence[Any]) -> None:
         obj._state.db = DEFAULT_DB_ALIAS  # the database `connection` stands for
 
 
-def insert_all(objs: Sequence[Model], *, batch: int = 500) -> list[Model]:
+def insert_all(objs: Sequence[M], *, batch: int = 500) -> list[M]:
     """INSERT new instances of one model, `batch` rows per statement, and set their pks:
     `bulk_create` without its query compiler, which costs several times the statement on
     the small inserts of every order (omnichannel.rawsql). Fields are prepared as `save()`
@@ -286,7 +290,7 @@ def insert_all(objs: Sequence[Model], *, batch: int = 500) -> list[Model]:
     objs = list(objs)
     if not objs:
         return objs
-    pk = connection.ops.quote_name(objs[0]._meta.pk.column)
+    pk = connection.ops.quote_name(cast(str, objs[0]._meta.pk.column))
     for start in range(0, len(objs), batch):
         chunk = objs[start:start + batch]
         insert, params = insert_sql(chunk)

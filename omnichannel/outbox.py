@@ -12,7 +12,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from django.db import transaction
 from django.utils import timezone
@@ -24,6 +24,7 @@ from omnichannel.models import OutboxEvent
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[OutboxEvent], None]
+H = TypeVar("H", bound=Handler)
 _handlers: dict[str, list[Handler]] = defaultdict(list)
 
 
@@ -271,13 +272,13 @@ def dispatch_many(event_ids: list[int]) -> None:
     _dispatch_events(events, counted=False)
 
 
-def batched(many: Callable[[list[OutboxEvent]], dict[int, str] | None]) -> Callable[[Handler], Handler]:
+def batched(many: Callable[[list[OutboxEvent]], dict[int, str] | None]) -> Callable[[H], H]:
     """Give a handler a form that takes all its events of one dispatch at once (a pump's
     batch): `many(events)` does what calling the handler for each would, in fewer
     statements, and returns the errors of the events it failed ({event id: error}), if any.
     Dispatch calls it once per batch, before the handlers that take one event. If it
     raises, each of its events counts that handler as failed."""
-    def attach(handler: Handler) -> Handler:
+    def attach(handler: H) -> H:
         handler.many = many  # type: ignore[attr-defined]
         return handler
     return attach

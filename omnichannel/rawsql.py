@@ -13,10 +13,13 @@ Use it only where a profile shows the compiler; everywhere else the ORM is clear
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
+
+if TYPE_CHECKING:
+    from django.db.models import Field
 
 M = TypeVar("M", bound=Model)
 _Converter = tuple[Any, list[Callable[..., Any]]]
@@ -40,7 +43,7 @@ def columns(model: type[Model], alias: str) -> str:
     key = (vendor(), model, "*", alias)
     if key not in _NAMES:
         quote = connection.ops.quote_name
-        _NAMES[key] = ", ".join(f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields)
+        _NAMES[key] = ", ".join(f"{alias}.{quote(cast(str, f.column))}" for f in model._meta.concrete_fields)
     return _NAMES[key]
 
 
@@ -54,7 +57,7 @@ def table(model: type[Model]) -> str:
 def column(model: type[Model], field: str) -> str:
     key = (vendor(), model, field)
     if key not in _NAMES:
-        _NAMES[key] = connection.ops.quote_name(model._meta.get_field(field).column)
+        _NAMES[key] = connection.ops.quote_name(cast(str, cast("Field", model._meta.get_field(field)).column))
     return _NAMES[key]
 
 
@@ -80,7 +83,7 @@ def instance(model: type[M], values: Sequence[Any]) -> M:
     for index, (col, converters) in enumerate(_converters(model)):
         for convert in converters:
             converted[index] = convert(converted[index], col, conn)
-    return model.from_db(conn.alias, None, converted)
+    return model.from_db(conn.alias, None, converted)  # type: ignore[arg-type]  # None: every field's value given
 
 
 def split(row: Sequence[Any], *models: type[Model]) -> list[Model | None]:
@@ -146,15 +149,15 @@ def update_sql(model: type[Model], pks: Sequence[Any], values: dict[str, Any] | 
     sets: list[str] = []
     params: list[Any] = []
     for name, value in (values or {}).items():
-        field = meta.get_field(name)
+        field = cast("Field", meta.get_field(name))
         if isinstance(value, Model):
             value = value.pk
-        sets.append(f"{quote(field.column)} = %s")
+        sets.append(f"{quote(cast(str, field.column))} = %s")
         params.append(field.get_db_prep_save(value, connection))
     for name, step in (add or {}).items():
-        col = quote(meta.get_field(name).column)
+        col = quote(cast(str, cast("Field", meta.get_field(name)).column))
         sets.append(f"{col} = {col} + %s")
         params.append(step)
     sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(sets)} "  # noqa: S608 - identifiers from the model
-           f"WHERE {in_list(quote(meta.pk.column), list(pks), params)}")
+           f"WHERE {in_list(quote(cast(str, meta.pk.column)), list(pks), params)}")
     return sql, params

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import phonenumbers
 from django.conf import settings
 
@@ -21,7 +23,7 @@ def normalise_phone(phone: str | None, *, field: str = "customer.phone") -> str 
     if not raw:
         return None
     try:
-        parsed = phonenumbers.parse(raw, settings.OMNICHANNEL["DEFAULT_PHONE_REGION"])
+        parsed = phonenumbers.parse(raw, cast(str, settings.OMNICHANNEL["DEFAULT_PHONE_REGION"]))
     except phonenumbers.NumberParseException as exc:
         raise ValidationFailed(f"Not a phone number: {raw!r}.", field=field) from exc
     if not phonenumbers.is_valid_number(parsed):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection, send_mail
@@ -97,8 +98,9 @@ def _orders_with_customers(order_ids) -> dict[int, Order]:
            f"ON c.{rawsql.column(Customer, 'id')} = o.{rawsql.column(Order, 'customer')} "
            f"WHERE {rawsql.in_list('o.' + rawsql.column(Order, 'id'), ids, params)}")
     found = {}
+    order: Order
     for row in rawsql.fetch(sql, params):
-        order, order.customer = rawsql.split(row, Order, Customer)
+        order, order.customer = cast("tuple[Order, Customer]", rawsql.split(row, Order, Customer))
         found[order.pk] = order
     return found
 
@@ -110,7 +112,8 @@ def notifications_deliver_many(events_: list[OutboxEvent]) -> list[OutboxEvent]:
     `notification_deliver`. Returns the events whose email could not be sent: their rows
     are left `failed`, for the task's retries."""
     wanted = [event for event in events_ if event.type in TEMPLATES]
-    orders = _orders_with_customers([event.payload.get("order_id") for event in wanted])
+    orders = cast("dict[int | None, Order]",  # read with the ids of `_order_id`, None included
+                  _orders_with_customers([event.payload.get("order_id") for event in wanted]))
     built = [(event, notification) for event in wanted
              if (notification := _notification_for(event, orders.get(_order_id(event.payload.get("order_id")))))]
     fresh = {id(notification) for notification in

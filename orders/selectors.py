@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django.db.models import Prefetch, QuerySet
 
 from omnichannel.permissions import Principal
@@ -14,7 +16,7 @@ def order_list(principal: Principal) -> QuerySet[Order]:
     if principal.is_ops:
         return qs
     if principal.is_floor:
-        return qs.filter(fulfillments__location_id=principal.location_id).distinct()
+        return qs.filter(fulfillments__location_id=cast(int, principal.location_id)).distinct()
     return qs.none()
 
 
@@ -32,5 +34,5 @@ def fulfillment_list(principal: Principal) -> QuerySet[Fulfillment]:
     if principal.is_ops:
         return qs
     if principal.is_floor:
-        return qs.filter(location_id=principal.location_id)
+        return qs.filter(location_id=cast(int, principal.location_id))
     return qs.none()

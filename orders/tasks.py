@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from celery import shared_task
 from django.db import OperationalError, transaction
 from django.utils.dateparse import parse_datetime
@@ -64,7 +66,7 @@ def reroute_unaccepted_fulfillments() -> int:
 
     from orders.services.reroute import stale_pending_fulfillments
 
-    minutes = settings.OMNICHANNEL["ACCEPT_TIMEOUT_MINUTES"]
+    minutes = cast(int, settings.OMNICHANNEL["ACCEPT_TIMEOUT_MINUTES"])
     done = 0
     for fulfillment_id in stale_pending_fulfillments(timedelta(minutes=minutes)):
         with transaction.atomic():

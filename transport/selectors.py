@@ -19,8 +19,8 @@ def price_function() -> Callable[[str, int, float], Decimal | None]:
     cards: dict[str, list[tuple[int, float, Decimal]]] = defaultdict(list)
     rows = RateCardEntry.objects.filter(service__is_active=True).values_list(
         "service__code", "max_weight_grams", "max_km", "price")
-    for code, grams, km, price in rows:
-        cards[code].append((grams, km, price))
+    for code, grams, km, cell_price in rows:
+        cards[code].append((grams, km, cell_price))
 
     def price(service_code: str, weight_grams: int, km: float) -> Decimal | None:
         fits = [p for grams, max_km, p in cards.get(service_code, ()) if grams >= weight_grams and max_km >= km]

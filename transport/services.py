@@ -26,8 +26,8 @@ from transport.carriers.builtin import BuiltinCarrier, BuiltinCarrierConfig, Rat
 from transport.errors import NoCarrierService, ShipmentNotFound, TrackingEventInvalid
 from transport.models import Carrier, CarrierService, Shipment, ShipmentParcel, TrackingEvent
 
-ADVANCING = [Shipment.Status.BOOKED, Shipment.Status.IN_TRANSIT, Shipment.Status.OUT_FOR_DELIVERY,
-             Shipment.Status.DELIVERED]
+ADVANCING: list[str] = [Shipment.Status.BOOKED, Shipment.Status.IN_TRANSIT, Shipment.Status.OUT_FOR_DELIVERY,
+                        Shipment.Status.DELIVERED]
 
 
 @dataclass(frozen=True)
@@ -45,9 +45,10 @@ def carrier_adapter(carrier: Carrier) -> BuiltinCarrier:
         card = tuple(RateCardEntry(r.max_weight_grams, Decimal(str(r.max_km)), r.price) for r in service.rates.all())
         if not card:
             continue
+        # max_distance_km: a float (FloatField), which ServiceConfig.__post_init__ makes a Decimal
         services.append(ServiceConfig(code=service.code, name=service.name, transit_days=service.transit_days,
                                       cutoff=service.cutoff_time, rate_card=card, is_same_day=service.is_same_day,
-                                      max_distance_km=service.max_distance_km))
+                                      max_distance_km=service.max_distance_km))  # type: ignore[arg-type]
     if not services:
         raise NoCarrierService(f"{carrier.name} has no active service with a rate card.")
     config = BuiltinCarrierConfig(code=carrier.code, name=carrier.name, services=tuple(services),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from channels_sync.models import SalesChannel
-from omnichannel.permissions import IsChannelOrStaff, principal_of
+from omnichannel.permissions import IsChannelOrStaff, Principal, principal_of
 from orders.services.promise_service import promise_options
 
 
@@ -57,10 +59,10 @@ class PromiseApi(APIView):
         cart: dict[str, int] = {}
         for line in values["cart"]:
             cart[line["sku"]] = cart.get(line["sku"], 0) + line["quantity"]
-        principal = principal_of(request)
+        principal = cast(Principal, principal_of(request))  # IsChannelOrStaff: a principal
         codes = None
         if principal.is_channel:
-            fed_by = list(SalesChannel.objects.get(pk=principal.channel_id).feeding_locations.values_list(
+            fed_by = list(SalesChannel.objects.get(pk=cast(int, principal.channel_id)).feeding_locations.values_list(
                 "code", flat=True))
             codes = fed_by or None  # none configured: every active location feeds the channel
         options = promise_options(cart=cart, lat=values["latitude"], lng=values["longitude"],

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
@@ -9,7 +11,7 @@ from channels_sync.capture import inbound_archive, inbound_arrive, inbound_mark,
 from channels_sync.models import InboundMessage, SalesChannel
 from omnichannel.errors import ValidationFailed
 from omnichannel.jsonsafe import storable, unstorable
-from omnichannel.permissions import IsChannel, IsChannelOrStaff, principal_of
+from omnichannel.permissions import IsChannel, IsChannelOrStaff, Principal, principal_of
 from orders import selectors as order_selectors
 from orders.api import serializers as order_serializers
 from orders.api.views import OrderFilter
@@ -38,15 +40,15 @@ class OrdersApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the OpenAPI schema is built without a caller
             return Order.objects.none()
-        return order_selectors.order_list(principal_of(self.request)).order_by("-placed_at", "-pk")
+        return order_selectors.order_list(cast(Principal, principal_of(self.request))).order_by("-placed_at", "-pk")
 
     @extend_schema(
         request=order_serializers.OrderIn, responses={201: order_serializers.OrderOut, 200: order_serializers.OrderOut},
         parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
                                      description="Retries with the same key and body return the same order.")])
     def post(self, request):
-        principal = principal_of(request)
-        channel = principal.channel or SalesChannel.objects.get(pk=principal.channel_id)
+        principal = cast(Principal, principal_of(request))  # IsChannel: a channel's principal
+        channel = principal.channel or SalesChannel.objects.get(pk=cast(int, principal.channel_id))
         key = request.headers.get("Idempotency-Key", "").strip()
         payload = request.data if isinstance(request.data, dict) else {"raw": request.data}
         problem = unstorable(payload) or _bad_key(key)

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import connection
 from django.db.models import F
@@ -112,7 +113,7 @@ def _take_locked_in_order(per_level: dict[int, int], now: datetime) -> set[int]:
     would deadlock with it."""
     ids = sorted(per_level)
     table = StockLevel._meta.db_table
-    params: list[object] = []
+    params: list[Any] = []
     these = rawsql.in_list("id", ids, params)
     params.append(now)
     for level_id in ids:
@@ -159,7 +160,7 @@ _MOVEMENT_COLUMNS = ("stock_level_id", "state", "delta", "reason", "reference_ty
 
 def _insert_in_one_statement(reservations: list[Reservation], movements: list[StockMovement], now: datetime) -> None:
     """Postgres: both INSERTs in one round trip (a data-modifying CTE); sets the pks."""
-    params: list[object] = []
+    params: list[Any] = []
     # in the statement's order: the movements, then the reservations
     for m in movements:
         params.extend((m.stock_level_id, m.state, m.delta, m.reason, m.reference_type, m.reference_id, m.actor,

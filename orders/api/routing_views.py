@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -9,7 +11,7 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from omnichannel.permissions import IsOps, principal_of
+from omnichannel.permissions import IsOps, Principal, principal_of
 from orders import selectors
 from orders.models import RoutingRuleSet
 from orders.services import rule_sets
@@ -63,8 +65,8 @@ class RuleSetListApi(generics.ListAPIView):
                 raise serializers.ValidationError({"channel": f"Unknown channel {channel_code!r}."})
             channel_id = channel.pk
         with transaction.atomic():
-            rule_set = rule_sets.ruleset_create_draft(channel_id=channel_id, actor=principal_of(request).actor,
-                                                      **values)
+            rule_set = rule_sets.ruleset_create_draft(
+                channel_id=channel_id, actor=cast(Principal, principal_of(request)).actor, **values)
         return Response(RuleSetOut(rule_set).data, status=201)
 
 
@@ -86,7 +88,7 @@ class RuleSetActivateApi(APIView):
     def post(self, request, pk: int):
         rule_set = get_object_or_404(RoutingRuleSet, pk=pk)
         with transaction.atomic():
-            rule_sets.ruleset_activate(rule_set, actor=principal_of(request).actor)
+            rule_sets.ruleset_activate(rule_set, actor=cast(Principal, principal_of(request)).actor)
         return Response(RuleSetOut(rule_set).data)
 
 
@@ -99,7 +101,7 @@ class OrderRerouteApi(APIView):
     def post(self, request, number: str):
         from orders.services import order_route
 
-        order = get_object_or_404(selectors.order_list(principal_of(request)), number=number)
+        order = get_object_or_404(selectors.order_list(cast(Principal, principal_of(request))), number=number)
         with transaction.atomic():
-            decision = order_route(order.pk, trigger="manual", actor=principal_of(request).actor)
+            decision = order_route(order.pk, trigger="manual", actor=cast(Principal, principal_of(request)).actor)
         return Response({"order": number, "outcome": decision.outcome if decision else "nothing_to_route"})

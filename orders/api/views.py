@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
@@ -10,10 +12,13 @@ from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from omnichannel.permissions import IsChannelOrStaff, IsStaff, principal_of
+from omnichannel.permissions import IsChannelOrStaff, IsStaff, Principal, principal_of
 from orders import selectors, services
 from orders.api import serializers as s
 from orders.models import Fulfillment, Order
+
+if TYPE_CHECKING:
+    from transport.models import Shipment
 
 
 class OrderFilter(filters.FilterSet):
@@ -33,7 +38,7 @@ class OrderListApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the OpenAPI schema is built without a caller
             return Order.objects.none()
-        return selectors.order_list(principal_of(self.request)).order_by("-placed_at", "-pk")
+        return selectors.order_list(cast(Principal, principal_of(self.request))).order_by("-placed_at", "-pk")
 
 
 class OrderDetailApi(generics.RetrieveAPIView):
@@ -42,7 +47,7 @@ class OrderDetailApi(generics.RetrieveAPIView):
     lookup_field = "number"
 
     def get_queryset(self):
-        return selectors.order_detail_queryset(principal_of(self.request))
+        return selectors.order_detail_queryset(cast(Principal, principal_of(self.request)))
 
 
 def order_response(principal, number: str, status: int = 200) -> Response:
@@ -55,7 +60,7 @@ class OrderCancelApi(APIView):
 
     @extend_schema(request=s.CancelIn, responses=s.OrderOut)
     def post(self, request, number: str):
-        principal = principal_of(request)
+        principal = cast(Principal, principal_of(request))
         data = s.CancelIn(data=request.data)
         data.is_valid(raise_exception=True)
         with transaction.atomic():
@@ -72,7 +77,7 @@ class FulfillmentListApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the OpenAPI schema is built without a caller
             return Fulfillment.objects.none()
-        return selectors.fulfillment_list(principal_of(self.request)).prefetch_related(
+        return selectors.fulfillment_list(cast(Principal, principal_of(self.request))).prefetch_related(
             "allocations__order_line__sku", "shipment__service__carrier").order_by("created_at", "pk")
 
 
@@ -81,7 +86,7 @@ class FulfillmentDetailApi(generics.RetrieveAPIView):
     serializer_class = s.FulfillmentDetailOut
 
     def get_queryset(self):
-        return selectors.fulfillment_list(principal_of(self.request)).prefetch_related(
+        return selectors.fulfillment_list(cast(Principal, principal_of(self.request))).prefetch_related(
             "allocations__order_line__sku", "shipment__service__carrier")
 
 
@@ -96,7 +101,7 @@ class FulfillmentActionApi(APIView):
         raise NotImplementedError
 
     def post(self, request, pk: int):
-        principal = principal_of(request)
+        principal = cast(Principal, principal_of(request))
         data = {}
         if self.input_serializer is not None:
             parsed = self.input_serializer(data=request.data)
@@ -161,8 +166,8 @@ class ShipmentLabelApi(APIView):
     def get(self, request, tracking_number: str):
         from django.http import HttpResponse
 
-        fulfillment = get_object_or_404(selectors.fulfillment_list(principal_of(request)).select_related("shipment"),
+        fulfillment = get_object_or_404(selectors.fulfillment_list(cast(Principal, principal_of(request))).select_related("shipment"),
                                         shipment__tracking_number=tracking_number)
-        response = HttpResponse(bytes(fulfillment.shipment.label_pdf), content_type="application/pdf")
+        response = HttpResponse(bytes(cast("Shipment", fulfillment.shipment).label_pdf), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="label-{tracking_number}.pdf"'
         return response

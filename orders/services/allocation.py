@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import cast
 
 from django.db.models import Model
 
@@ -64,11 +65,11 @@ def reserve_plan(needs: list[tuple[OrderLine, int]], plan: Plan, *, actor: str,
     plan was read (the caller plans again)."""
     rows = take_plan(needs, plan, actor=actor, fulfillments=fulfillments)
     insert_all_together(rows)  # one statement on Postgres
-    return rows[-1] if rows else []
+    return cast("list[Allocation]", rows[-1]) if rows else []
 
 
 def take_plan(needs: list[tuple[OrderLine, int]], plan: Plan, *, actor: str,
-              fulfillments: dict[int, Fulfillment] | None = None) -> list[list[Model]]:
+              fulfillments: dict[int, Fulfillment] | None = None) -> list[Sequence[Model]]:
     """`reserve_plan` in two halves: the stock is taken now (`stock_take`); the rows that
     record it, [reservations, ledger movements, allocations], are returned unsaved for the
     caller to insert (`insert_all_together`, alone or with its own rows) in this transaction.

@@ -10,6 +10,7 @@ import hmac
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from django.conf import settings
 from django.db import transaction
@@ -192,7 +193,7 @@ def fulfillment_ready_for_pickup(fulfillment: Fulfillment, *, actor: str) -> Ful
 def fulfillment_collect(fulfillment_id: int, *, code: str, actor: str) -> Fulfillment:
     """Hand a pickup order to the customer after checking their code. Opens its own
     transactions: a wrong code is counted (and committed) before the error is raised."""
-    limit = settings.OMNICHANNEL["PICKUP_CODE_MAX_ATTEMPTS"]
+    limit = cast(int, settings.OMNICHANNEL["PICKUP_CODE_MAX_ATTEMPTS"])
     with transaction.atomic():
         fulfillment = fulfillment_lock(fulfillment_id)
         if fulfillment.status != S.READY_FOR_PICKUP:

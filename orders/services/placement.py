@@ -4,6 +4,7 @@ guaranteed (reserved) in the same transaction."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -117,7 +118,7 @@ def order_place(data: OrderInput, ctx: ChannelContext, *, existing_id: int | Non
         {"type": events.ORDER_CONFIRMED, "message": "Order confirmed"},
     ], actor=ctx.actor, with_rows=stock_rows)  # one statement on Postgres
     # What a fresh order's detail needs is in memory: the caller can render it without re-reading.
-    order._prefetched_objects_cache = {"lines": lines, "events": timeline, "fulfillments": []}
+    order._prefetched_objects_cache = {"lines": lines, "events": timeline, "fulfillments": []}  # type: ignore[attr-defined]
     return order, True
 
 
@@ -148,7 +149,7 @@ def _create_order(data: OrderInput, ctx: ChannelContext, skus: dict[str, Sku], p
 
 
 def _guarantee_stock(order: Order, lines: list[OrderLine], ctx: ChannelContext, optimistic: bool,
-                     stock: list[StockRow] | None) -> tuple[int, list[list[Model]]]:
+                     stock: list[StockRow] | None) -> tuple[int, list[Sequence[Model]]]:
     """Reserve every unit provisionally (nearest stock first). Returns the backordered units
     and the unsaved rows that record the reservations, for the caller to insert with its own
     (`take_plan`: the stock itself is taken already). `stock`: rows read with the SKUs, for

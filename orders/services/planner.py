@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
 
 from django.utils import timezone
 
@@ -24,6 +25,9 @@ from orders.routing import (
 from orders.routing import OrderLine as EngineLine
 from orders.services.capacity import orders_today
 from orders.sourcing import Plan
+
+if TYPE_CHECKING:
+    from orders.routing.models import DeliveryMethod as EngineMethod
 
 COST_KEYS = ("per_shipment", "per_unit", "per_unit_km", "per_kg", "per_kg_km", "unfilled_unit_penalty",
              "split_penalty", "late_penalty")
@@ -48,7 +52,8 @@ def active_rule_set(channel_id: int | None) -> RoutingRuleSet:
 
 
 def cost_model_of(rule_set: RoutingRuleSet) -> CostModel:
-    values = {k: float(v) for k, v in (rule_set.cost_model or {}).items() if k in COST_KEYS and v is not None}
+    values: dict[str, Any] = {k: float(v) for k, v in (rule_set.cost_model or {}).items()
+                              if k in COST_KEYS and v is not None}
     return CostModel(**values)
 
 
@@ -63,10 +68,10 @@ def routing_order(order: Order, needs_by_line: list[tuple[OrderLine, int]], rule
         entry = per_sku.setdefault(line.sku.code, [0, float(line.sku.weight_grams)])
         entry[0] += need
     lines = tuple(EngineLine(sku=code, qty=int(qty), unit_weight_g=weight) for code, (qty, weight) in per_sku.items())
-    pickup = order.pickup_location.code if order.pickup_location_id else None
+    pickup = cast(Location, order.pickup_location).code if order.pickup_location_id else None
     max_shipments = rule_set.max_shipments or None
-    return RoutingOrder(id=order.number, lines=lines, method=order.delivery_method, lat=order.ship_latitude,
-                        lng=order.ship_longitude, pickup_location=pickup, deadline=order.promised_by,
+    return RoutingOrder(id=order.number, lines=lines, method=cast("EngineMethod", order.delivery_method),
+                        lat=order.ship_latitude, lng=order.ship_longitude, pickup_location=pickup, deadline=order.promised_by,
                         max_shipments=max_shipments)
 
 

@@ -9,6 +9,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from django.db import connection, transaction
 from django.db.models import Sum
@@ -228,8 +229,9 @@ def _lines_with_skus(order_ids: list[int]) -> list[OrderLine]:
            f"ON s.{rawsql.column(Sku, 'id')} = l.{rawsql.column(OrderLine, 'sku')} "
            f"WHERE {rawsql.in_list(o, order_ids, params)} ORDER BY {o}, l.{rawsql.column(OrderLine, 'line_number')}")
     lines = []
+    line: OrderLine
     for row in rawsql.fetch(sql, params):
-        line, line.sku = rawsql.split(row, OrderLine, Sku)
+        line, line.sku = cast("tuple[OrderLine, Sku]", rawsql.split(row, OrderLine, Sku))
         lines.append(line)
     return lines
 
@@ -411,7 +413,7 @@ def _announce(order: Order, fulfillments: dict[int, Fulfillment], plan: Plan, ac
     refresh_order_status(order, actor=actor, announce=False, known=known,
                          store=batch.status_changed if batch else None)
     event = events.ORDER_BACKORDERED if plan.unfilled and not fulfillments else events.ORDER_ROUTED
-    entries = [
+    entries: list[dict[str, Any]] = [
         *({"type": events.FULFILLMENT_CREATED, "fulfillment": fulfillment, "status_to": fulfillment.status,
            "message": f"Sent to {fulfillment.location_id}", "payload": {"location_id": fulfillment.location_id},
            "publish": False} for fulfillment in fulfillments.values()),
