@@ -175,6 +175,8 @@ def test_the_country_is_stored_as_an_upper_case_iso_code(network, channel_client
     (lambda b: b["customer"].__setitem__("phone", "12"), 400, "customer.phone"),
     (lambda b: b["lines"].__setitem__(0, {"sku": "RUN-BLK-42", "quantity": 500}), 409, "lines"),
     (lambda b: b["address"].__setitem__("country", "N1"), 400, "address.country"),
+    (lambda b: b["address"].pop("longitude"), 400, "address.longitude"),  # half a coordinate
+    (lambda b: b["address"].__setitem__("latitude", None), 400, "address.latitude"),
     (lambda b: b["address"].__setitem__("phone", "1.0000000000000002e+16"), 400, "address.phone"),  # 22 chars
 ])
 def test_bad_input_is_rejected_and_changes_nothing(network, channel_client, mutate, status, field):

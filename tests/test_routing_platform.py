@@ -73,6 +73,20 @@ def test_rule_sets_are_versioned_simulated_and_activated(network, channel_client
     assert bad.status_code == 400 and bad.json()["field"] == "rules"
 
 
+def test_a_simulation_takes_an_order_stored_with_half_a_coordinate(network, channel_client, ops_client):
+    """The API now refuses half a coordinate; an order stored before that still simulates."""
+    whole = place(channel_client, ship_order(("TEE-WHT-M", 1)))
+    half = place(channel_client, ship_order(("TEE-WHT-M", 1)))
+    Order.objects.filter(pk=half.pk).update(ship_longitude=None)
+    draft = ops_client.post("/api/v1/routing/rule-sets/", {"channel": "web"}, format="json").json()
+    response = ops_client.post(f"/api/v1/routing/rule-sets/{draft['id']}/simulate/", {"last_n": 10}, format="json")
+    assert response.status_code == 200, response.content
+    report = response.json()
+    assert report["orders"] == 2
+    assert whole.ship_longitude is not None
+    assert 0 < report["active_metrics"]["avg_km_per_unit"] < 100  # the whole order's distance counts
+
+
 def test_channel_tokens_cannot_touch_rule_sets(network, channel_client):
     assert channel_client.get("/api/v1/routing/rule-sets/").status_code == 403
 

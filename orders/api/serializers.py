@@ -36,6 +36,13 @@ class AddressIn(SharedFields, serializers.Serializer):
             raise serializers.ValidationError("Give the country as a 2-letter ISO code, such as NL.")
         return code
 
+    def validate(self, attrs):
+        """A coordinate is a latitude and a longitude: half of one places the address nowhere."""
+        if (attrs.get("latitude") is None) != (attrs.get("longitude") is None):
+            missing = "longitude" if attrs.get("longitude") is None else "latitude"
+            raise serializers.ValidationError({missing: "Give both latitude and longitude, or neither."})
+        return attrs
+
 
 class CustomerIn(SharedFields, serializers.Serializer):
     email = serializers.EmailField(required=False, allow_blank=True, allow_null=True, default=None)

@@ -94,11 +94,10 @@ def _metrics(results, orders: list[Order], locations: dict[str, Location]) -> di
                         for c in result.candidates))
         for a in result.allocations:
             units += a.qty
-            if order.ship_latitude is not None and order.delivery_method != "pickup":
+            if (order.ship_latitude is not None and order.ship_longitude is not None
+                    and order.delivery_method != "pickup"):
                 loc = locations[a.location]
-                # only ship_latitude is checked for None above, not ship_longitude
-                unit_km += a.qty * haversine_km(loc.latitude, loc.longitude, order.ship_latitude,
-                                                order.ship_longitude)  # type: ignore[arg-type]
+                unit_km += a.qty * haversine_km(loc.latitude, loc.longitude, order.ship_latitude, order.ship_longitude)
     count = len(results) or 1
     return {"total_cost": round(sum(r.total_cost for r in results), 2),
             "shipments_per_order": round(shipments / count, 3),
