@@ -103,6 +103,12 @@ def order_reroute_now(order_id: int, *, actor: str, trigger: str = "short_pick")
 # --- returns -------------------------------------------------------------------------------------------
 
 
+def order_lock(order_id: int) -> None:
+    """Lock the order's row (the floor's first lock, docs/adr/0005): two returns of the same
+    order are received one after the other. Caller holds a transaction."""
+    Order.objects.select_for_update().filter(pk=order_id).first()
+
+
 def order_returnable_units(order: Order) -> dict[int, int]:
     """Order line id -> units that reached the customer (shipped or handed over)."""
     units: dict[int, int] = defaultdict(int)

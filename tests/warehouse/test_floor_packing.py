@@ -110,3 +110,17 @@ def test_ship_uses_the_promised_carrier_service(floor):
     fulfillment.refresh_from_db()
     pack_all(fulfillment)
     assert fulfillment.shipment.service.code == "omnipost-express"
+
+
+def test_a_barcode_scanned_into_the_weight_field_is_refused(floor):
+    _, fulfillment = picked(floor, (floor.shirt, 1))
+    pack(fulfillment, floor.shirt.barcode)
+    box = packing.current_box(fulfillment)
+    with pytest.raises(TooMany, match="grams"), transaction.atomic():
+        packing.pack_box_set(box, weight_grams=int(floor.shirt.barcode), actor=ACTOR)
+    box.refresh_from_db()
+    assert box.weight_grams is None
+    with transaction.atomic():
+        packing.pack_box_set(box, weight_grams=350, actor=ACTOR)
+    box.refresh_from_db()
+    assert box.weight_grams == 350

@@ -19,7 +19,7 @@ from tests.warehouse.floor_setup import (
     special,
 )
 from warehouse.checks import bin_violations
-from warehouse.errors import NoBins, NothingToPick, TooMany, WrongBin, WrongItem
+from warehouse.errors import NoBins, NothingToPick, NotReady, TooMany, WrongBin, WrongItem
 from warehouse.models import PickList, PickTask, Wave
 from warehouse.services import picking
 
@@ -189,4 +189,21 @@ def test_a_fulfillment_short_of_everything_is_cancelled_and_rerouted_whole(floor
     assert order.status == "allocated"
     assert order.fulfillments.get(status="pending").location != floor.wh
     assert level(floor.shoe, floor.wh).on_hand == 0
+    assert bin_violations() == []
+
+
+def test_a_fulfillment_already_on_an_open_pick_list_is_not_put_on_a_second(floor):
+    order = place(floor, (floor.shirt, 1))
+    fulfillment = fulfillment_at(order, floor.wh)
+    with transaction.atomic():
+        first = picking.pick_list_create(floor.wh, [fulfillment], kind="single", actor="picker:p")
+    # a double tap on "start", or a second picker on a stale screen
+    with pytest.raises(NotReady, match="already on pick list"), transaction.atomic():
+        picking.pick_list_create(floor.wh, [fulfillment], kind="single", actor="picker:q")
+    assert list(PickList.objects.all()) == [first]
+    assert PickTask.objects.count() == 1
+    scan(first.tasks.get(), "WH1-A-01-1", floor.shirt.barcode)
+    first.refresh_from_db()
+    assert first.status == "done" and fulfillment_at(order, floor.wh).status == "picked"
+    assert in_bin(special(floor.wh, "outbound"), floor.shirt) == 1
     assert bin_violations() == []

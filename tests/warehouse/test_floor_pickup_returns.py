@@ -142,3 +142,24 @@ def test_a_store_without_bins_takes_returns_too(floor):
         returns.return_scan(ret, floor.cap.code, disposition="restock", actor=ACTOR)
         returns.return_receive(ret, actor=ACTOR)
     assert level(floor.cap, other).on_hand == 1
+
+
+def test_units_scanned_on_two_open_returns_are_received_once_only(floor):
+    other = factories.StoreFactory(code="ST7", name="Haarlem")
+    order = delivered(floor)  # one cap delivered
+    with transaction.atomic():
+        here = returns.return_open(floor.store, order, actor=ACTOR)
+        returns.return_scan(here, floor.cap.code, disposition="restock", actor=ACTOR)
+    with transaction.atomic():
+        there = returns.return_open(other, order, actor=ACTOR)
+        returns.return_scan(there, floor.cap.code, disposition="restock", actor=ACTOR)
+    with transaction.atomic():
+        returns.return_receive(here, actor=ACTOR)
+    before = last_movement_id()
+    with pytest.raises(TooMany, match="already returned"), transaction.atomic():
+        returns.return_receive(there, actor=ACTOR)
+    there.refresh_from_db()
+    assert there.status == "open"
+    assert last_movement_id() == before
+    assert OutboxEvent.objects.filter(type="return.received").count() == 1
+    assert returns.returned_units(order) == {order.lines.get(sku=floor.cap).pk: 1}

@@ -12,7 +12,7 @@ from tests import factories
 from tests.conftest import client_with_token
 from tests.warehouse.floor_setup import fulfillment_at, place
 from warehouse.models import PickList, PickTask, Receipt
-from warehouse.services import picking
+from warehouse.services import picking, receiving
 
 pytestmark = pytest.mark.django_db
 
@@ -159,3 +159,52 @@ def test_a_shipped_transfer_is_received_from_the_receiving_screen(floor):
     transfer.refresh_from_db()
     assert transfer.status == "received"
     assert receipt.lines.get().received_quantity == 2
+
+
+def test_a_second_tap_on_a_waiting_order_answers_409_not_a_second_pick_list(floor):
+    order = place(floor, (floor.shoe, 1), pickup=floor.store)
+    fulfillment = fulfillment_at(order, floor.store)
+    client = logged_in(floor.store, "picker-st1")
+    assert client.post("/wms/pick/", {"fulfillment": fulfillment.pk}).status_code == 302
+    again = client.post("/wms/pick/", {"fulfillment": fulfillment.pk})
+    assert again.status_code == 409 and b"already on pick list" in again.content
+    assert PickList.objects.count() == 1 and PickTask.objects.count() == 1
+
+
+def test_a_supplier_notice_with_an_absurd_quantity_is_a_400_not_a_500(floor, ops_client):
+    for quantity in (3_000_000_000, 10**20):
+        response = ops_client.post("/api/v1/warehouse/receipts/", {
+            "location": "WH1", "supplier": "Omni Footwear BV", "reference": "ASN-9",
+            "lines": [{"sku": "RUN-BLK-42", "quantity": quantity}]}, format="json")
+        assert response.status_code == 400, response.content[:300]
+        assert response.json()["field"].startswith("lines")
+    assert Receipt.objects.count() == 0
+
+
+def test_a_barcode_scanned_into_the_quantity_field_books_nothing(floor):
+    from tests.warehouse.floor_setup import level
+
+    with transaction.atomic():
+        receipt = receiving.receipt_create_supplier(floor.wh, supplier="Omni Footwear BV", reference="ASN-9",
+                                                    lines=[receiving.ExpectedLine(floor.shoe, 2)], actor="ops")
+    client = logged_in(floor.wh, "picker-wh1")
+    response = client.post(f"/wms/receiving/{receipt.pk}/", {"code": floor.shoe.barcode,
+                                                             "quantity": floor.shoe.barcode})
+    assert response.status_code == 400 and b'role="alert"' in response.content
+    assert level(floor.shoe, floor.wh).on_hand == 2
+    assert receipt.lines.get().received_quantity == 0
+
+
+def test_a_wave_with_a_cutoff_that_is_not_a_time_is_refused_and_releases_nothing(floor):
+    place(floor, (floor.shirt, 1))
+    member = factories.StaffFactory(user__username="ops-user", role="ops", location=None)
+    ops = Client()
+    ops.force_login(member.user)
+    ops.post("/wms/location/", {"code": "WH1"})
+    for cutoff in ("25:00", "3pm", "soon"):
+        response = ops.post("/wms/waves/", {"delivery_method": "ship", "cutoff_before": cutoff})
+        assert response.status_code == 400, (cutoff, response.status_code)
+        assert b'role="alert"' in response.content
+    assert PickList.objects.count() == 0
+    assert ops.post("/wms/waves/", {"delivery_method": "ship", "cutoff_before": ""}).status_code == 302
+    assert PickList.objects.count() == 1

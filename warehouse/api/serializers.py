@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from warehouse.services.receiving import MAX_UNITS
+
 
 class WaveIn(serializers.Serializer):
     location = serializers.CharField(help_text="Location code.")
@@ -12,7 +14,7 @@ class WaveIn(serializers.Serializer):
 
 class ExpectedLineIn(serializers.Serializer):
     sku = serializers.CharField()
-    quantity = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_UNITS)
 
 
 class SupplierReceiptIn(serializers.Serializer):

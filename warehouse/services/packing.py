@@ -26,6 +26,7 @@ from warehouse.services.binstock import bins_units_left, floor_books_bins
 from warehouse.services.scan import sku_by_scan
 
 FS = Fulfillment.Status
+MAX_WEIGHT_GRAMS = 1_000_000  # a tonne: a barcode scanned into the weight field is refused, not stored
 
 
 def packing_find(location: Location, code: str) -> Fulfillment:
@@ -132,8 +133,8 @@ def pack_box_set(box: PackingBox, *, box_type_code: str | None = None, weight_gr
             raise UnknownCode(f"No box type {box_type_code!r} here.", field="box_type")
         box.box_type = box_type
     if weight_grams is not None:
-        if weight_grams <= 0:
-            raise TooMany("Weight must be a positive number of grams.", field="weight_grams")
+        if not 0 < weight_grams <= MAX_WEIGHT_GRAMS:
+            raise TooMany(f"Weight must be a number of grams from 1 to {MAX_WEIGHT_GRAMS}.", field="weight_grams")
         box.weight_grams = weight_grams
     box.save(update_fields=["box_type", "weight_grams"])
     return box

@@ -94,6 +94,10 @@ def pick_list_create(location: Location, fulfillments: Sequence[Fulfillment], *,
         locked = order_services.fulfillment_lock(fulfillment.pk)
         if locked.location_id != location.pk or locked.status not in WAITING:
             raise InvalidTransition("fulfillment", locked.status, "put on a pick list")
+        busy = (Tote.objects.filter(fulfillment=locked).exclude(pick_list__status=PickList.Status.DONE)
+                .values_list("pick_list__number", flat=True).first())
+        if busy is not None:  # checked under the fulfillment's lock: a double tap or a stale screen
+            raise NotReady(f"{locked.number} is already on pick list {busy}.", field="fulfillment")
         if locked.status == FS.PENDING:
             order_services.fulfillment_accept(locked, actor=actor)
         tote = Tote.objects.create(pick_list=pick_list, fulfillment=locked, position=position,

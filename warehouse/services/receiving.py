@@ -32,6 +32,7 @@ R = Receipt.Status
 D = ReceiptLine.Discrepancy
 QC_REASON = "receiving"
 PUTAWAY_REASON = "putaway"
+MAX_UNITS = 1_000_000  # per scan or notice line, as inventory's API: a barcode typed as a quantity is refused
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,9 @@ def receipt_create_supplier(location: Location, *, supplier: str, reference: str
         raise ValidationFailed("An advance notice needs at least one line.", field="lines")
     seen: set[int] = set()
     for index, line in enumerate(lines):
-        if line.quantity <= 0:
-            raise ValidationFailed("Quantity must be a positive whole number.", field=f"lines[{index}].quantity")
+        if not 0 < line.quantity <= MAX_UNITS:
+            raise ValidationFailed(f"Quantity must be a whole number from 1 to {MAX_UNITS}.",
+                                   field=f"lines[{index}].quantity")
         if line.sku.pk in seen:
             raise ValidationFailed(f"{line.sku.code} is on the notice twice.", field=f"lines[{index}].sku")
         seen.add(line.sku.pk)
@@ -85,8 +87,8 @@ def _lock_open(receipt_id: int) -> Receipt:
 def receipt_scan(receipt: Receipt, code: str, *, quantity: int = 1, actor: str) -> ReceiptLine:
     """Count scanned units in: on_hand +n into quality control, in the receiving bin. An
     item not on the receipt gets its own line (expected 0: unexpected)."""
-    if quantity <= 0:
-        raise ValidationFailed("Quantity must be a positive whole number.", field="quantity")
+    if not 0 < quantity <= MAX_UNITS:
+        raise ValidationFailed(f"Quantity must be a whole number from 1 to {MAX_UNITS}.", field="quantity")
     receipt = _lock_open(receipt.pk)
     sku = sku_by_scan(code)
     line, _ = ReceiptLine.objects.get_or_create(receipt=receipt, sku=sku)

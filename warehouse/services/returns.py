@@ -4,7 +4,8 @@ Scan the items (each with a disposition: restock here, damaged, missing), then r
 restocked units come into on_hand here (sellable, into the putaway bin), damaged units
 into on_hand and damaged (quarantine bin), missing units change no stock. The order's
 timeline shows the return and `return.received` tells the storefront what to refund.
-Lock order: the return row, then stock levels, then bins. Callers hold a transaction."""
+Lock order: the order row (receive), then the return row, then stock levels, then bins. Callers
+hold a transaction."""
 
 from __future__ import annotations
 
@@ -87,12 +88,14 @@ def _line_with_room(ret: ReturnReceipt, sku_id: int, quantity: int) -> OrderLine
 def return_receive(ret: ReturnReceipt, *, actor: str) -> ReturnReceipt:
     """Book the scanned units: stock and ledger per disposition, the order's timeline, and
     `return.received` with what the storefront needs to refund."""
+    order_floor.order_lock(ReturnReceipt.objects.values_list("order_id", flat=True).get(pk=ret.pk))
     ret = ReturnReceipt.objects.select_for_update(of=("self",)).select_related("location", "order").get(pk=ret.pk)
     if ret.status != RS.OPEN:
         raise InvalidTransition("return", ret.status, "receive")
     lines = list(ret.lines.filter(quantity__gt=0).select_related("sku", "order_line").order_by("sku_id", "pk"))
     if not lines:
         raise NothingToPick("Scan the returned items first.", field="item")
+    _check_still_returnable(ret)
     with floor_books_bins():
         for line in lines:
             _book(ret, line, actor)
@@ -101,6 +104,18 @@ def return_receive(ret: ReturnReceipt, *, actor: str) -> ReturnReceipt:
                                     lines=[_refund_line(line) for line in lines], actor=actor)
     ret.refresh_from_db()
     return ret
+
+
+def _check_still_returnable(ret: ReturnReceipt) -> None:
+    """The same units may sit on another open return of the order (another location) that
+    was received first: refuse, rather than restock and refund them twice."""
+    delivered, returned = order_floor.order_returnable_units(ret.order), returned_units(ret.order)
+    for line_id, quantity in sorted(_scanned(ret).items()):
+        room = delivered.get(line_id, 0) - returned.get(line_id, 0)
+        if quantity > room:
+            line = OrderLine.objects.select_related("sku").get(pk=line_id)
+            raise TooMany(f"{quantity} x {line.sku.code} scanned but only {max(room, 0)} can still be returned: "
+                          "the rest was already returned on another return.", field="item")
 
 
 def _refund_line(line: ReturnLine) -> dict[str, object]:

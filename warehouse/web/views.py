@@ -5,6 +5,7 @@ success redirects (post/redirect/get). Staff see and act on their own location o
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import time
 from functools import wraps
 from typing import Any
 
@@ -19,7 +20,7 @@ from django.utils.dateparse import parse_time
 from django.views.decorators.http import require_http_methods
 
 from inventory.models import Location
-from omnichannel.errors import DomainError
+from omnichannel.errors import DomainError, ValidationFailed
 from omnichannel.permissions import Principal, principal_for_user
 from transport.models import Carrier
 from warehouse import selectors
@@ -135,16 +136,32 @@ def waves(request: HttpRequest) -> HttpResponse:
         return render(request, "warehouse/forbidden.html", {"reason": "Waves are released by ops."}, status=403)
     error = None
     if request.method == "POST":
-        cutoff = parse_time(request.POST.get("cutoff_before") or "")
+        cutoff, error = _cutoff(request.POST.get("cutoff_before", ""))
         batch_size = _int(request.POST.get("batch_size"), 6) or 0
-        wave, error = run(lambda: picking.wave_create(
-            location, delivery_method=request.POST.get("delivery_method", ""), cutoff_before=cutoff,
-            batch_size=batch_size, actor=actor(request)))
+        if error is None:
+            wave, error = run(lambda: picking.wave_create(
+                location, delivery_method=request.POST.get("delivery_method", ""), cutoff_before=cutoff,
+                batch_size=batch_size, actor=actor(request)))
         if error is None:
             messages.success(request, f"Wave {wave.number} released: {wave.pick_lists.count()} pick list(s)")
             return HttpResponseRedirect(reverse("wms:waves"))
     return screen(request, "warehouse/waves.html", {
         "waves": selectors.recent_waves(location), "waiting": selectors.waiting_fulfillments(location)}, error)
+
+
+def _cutoff(value: str) -> tuple[time | None, DomainError | None]:
+    """The typed cutoff, or None when left empty; anything else that is not a time of day is
+    refused (not a 500, and not read as "no cutoff", which would release all the work)."""
+    value = value.strip()
+    if not value:
+        return None, None
+    try:
+        parsed = parse_time(value)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        return None, ValidationFailed(f"{value!r} is not a time of day (HH:MM).", field="cutoff_before")
+    return parsed, None
 
 
 # --- picking -------------------------------------------------------------------------------------------
