@@ -265,6 +265,7 @@ class PickTask(models.Model):
         OPEN = "open"
         DONE = "done"
         SHORT = "short"
+        CANCELLED = "cancelled"  # its order was cancelled while the list was being walked
 
     class ShortReason(models.TextChoices):
         NOT_FOUND = "not_found", "Not found"
@@ -280,7 +281,7 @@ class PickTask(models.Model):
     picked = models.PositiveIntegerField(default=0)
     short = models.PositiveIntegerField(default=0)
     short_reason = models.CharField(max_length=10, choices=ShortReason.choices, blank=True)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
 
     class Meta:
         constraints = [

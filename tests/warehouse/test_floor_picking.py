@@ -7,8 +7,10 @@ from datetime import time
 import pytest
 from django.db import transaction
 
+from omnichannel.errors import InvalidTransition
 from omnichannel.models import OutboxEvent
 from orders.models import Fulfillment, Order
+from orders.services import order_cancel
 from tests.warehouse.floor_setup import (
     fulfillment_at,
     in_bin,
@@ -18,6 +20,7 @@ from tests.warehouse.floor_setup import (
     place,
     special,
 )
+from warehouse import selectors
 from warehouse.checks import bin_violations
 from warehouse.errors import NoBins, NothingToPick, NotReady, TooMany, WrongBin, WrongItem
 from warehouse.models import PickList, PickTask, Wave
@@ -206,4 +209,37 @@ def test_a_fulfillment_already_on_an_open_pick_list_is_not_put_on_a_second(floor
     first.refresh_from_db()
     assert first.status == "done" and fulfillment_at(order, floor.wh).status == "picked"
     assert in_bin(special(floor.wh, "outbound"), floor.shirt) == 1
+    assert bin_violations() == []
+
+
+def test_an_order_cancelled_mid_walk_leaves_the_list_and_its_picked_units_go_back(floor):
+    o1, o2, o3 = three_orders(floor)
+    pick_list = wave(floor)
+    tasks = list(pick_list.tasks.order_by("sequence"))  # o1 shirt, o2 shirts, o3 cap, o1 shoe, o3 shoe
+    scan(tasks[0], "WH1-A-01-1", floor.shirt.barcode)
+    scan(tasks[1], "WH1-A-01-1", floor.shirt.barcode, quantity=2)
+    scan(tasks[2], "WH1-A-02-1", floor.cap.barcode)
+    with transaction.atomic():  # the customer cancels while the picker walks to o1's shoe
+        order_cancel(Order.objects.select_for_update().get(pk=o1.pk), actor="channel:web")
+    with pytest.raises(InvalidTransition, match="cancelled"):  # o1's task, first in the walk, cannot be picked...
+        scan(tasks[3], "WH1-A-03-2", floor.shoe.barcode)
+
+    with transaction.atomic():
+        notes = picking.pick_list_drop_cancelled(pick_list, actor="picker:p")
+    tote = pick_list.totes.get(fulfillment__order=o1)
+    assert notes == [f"Order {o1.number} was cancelled: tote {tote.code} is off this list; "
+                     "put back 1 × TEE-WHT-M to bin A-01-1."]
+    assert PickTask.objects.get(pk=tasks[3].pk).status == "cancelled"
+    assert in_bin(floor.bins["A-01-1"], floor.shirt) == 8  # o1's shirt is back on its shelf, o2's two are not
+    assert in_bin(special(floor.wh, "outbound"), floor.shirt) == 2
+    assert bin_violations() == []
+    # ...and the walk goes on with the others
+    assert selectors.next_task(pick_list) == tasks[4]
+    scan(tasks[4], "WH1-A-03-2", floor.shoe.barcode)
+    pick_list.refresh_from_db()
+    assert pick_list.status == "done" and pick_list.wave.status == "done"
+    assert {fulfillment_at(o, floor.wh).status for o in (o2, o3)} == {"picked"}
+    with transaction.atomic():
+        assert picking.pick_list_drop_cancelled(pick_list, actor="picker:p") == []  # once only
+    assert in_bin(floor.bins["A-01-1"], floor.shirt) == 8
     assert bin_violations() == []

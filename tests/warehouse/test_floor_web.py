@@ -208,3 +208,27 @@ def test_a_wave_with_a_cutoff_that_is_not_a_time_is_refused_and_releases_nothing
     assert PickList.objects.count() == 0
     assert ops.post("/wms/waves/", {"delivery_method": "ship", "cutoff_before": ""}).status_code == 302
     assert PickList.objects.count() == 1
+
+
+def test_the_pick_screen_takes_a_cancelled_order_off_the_walk_and_says_what_to_put_back(floor):
+    from orders.models import Order
+    from orders.services import order_cancel
+
+    first = place(floor, (floor.shirt, 1), (floor.cap, 1))
+    second = place(floor, (floor.shoe, 1), email="ann@example.com", name="Ann")
+    with transaction.atomic():
+        pick_list = picking.pick_list_create(floor.wh, [fulfillment_at(first, floor.wh), fulfillment_at(second, floor.wh)],
+                                             kind="batch", actor="picker:p")
+    client = logged_in(floor.wh, "picker-wh1")
+    page = f"/wms/pick/{pick_list.pk}/"
+    assert client.post(page, {"step": "item", "bin": "WH1-A-01-1", "code": floor.shirt.barcode}).status_code == 302
+    with transaction.atomic():
+        order_cancel(Order.objects.select_for_update().get(pk=first.pk), actor="channel:web")
+    # the picker scans the cap of the cancelled order: nothing is picked, the screen explains and moves on
+    response = client.post(page, {"step": "item", "bin": "WH1-A-02-1", "code": floor.cap.barcode}, follow=True)
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert f"Order {first.number} was cancelled" in text and "put back 1 × TEE-WHT-M to bin A-01-1" in text
+    assert "A-03-2" in text  # the next stop: the other order's shoe
+    assert PickTask.objects.filter(tote__fulfillment__order=first, status="cancelled").count() == 1
+    assert not PickTask.objects.filter(sku=floor.cap, picked__gt=0).exists()

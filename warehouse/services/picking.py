@@ -5,13 +5,16 @@ fulfillment into its own tote. Tasks name a bin and are walked in bin sequence
 (`engine.walk_order`). A scan names the bin and the item; a wrong bin or item raises and
 records nothing. The first unit picked for a fulfillment starts its picking (the customer
 hears "being prepared"); a short pick corrects the stock through inventory movements and
-sends the missing units back to the router in the same transaction.
+sends the missing units back to the router in the same transaction. A tote whose order is
+cancelled during the walk leaves it the next time the picker's screen loads
+(`pick_list_drop_cancelled`): the screen says which units to put back where.
 
 Lock order: the order and fulfillment (`fulfillment_lock`), then the pick task, then stock
 levels (inventory), then bin rows. Callers hold a transaction."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import time
 
@@ -28,9 +31,18 @@ from transport import selectors as transport_selectors
 from warehouse import engine
 from warehouse.errors import NoBins, NothingToPick, NotReady, TooMany, WrongBin, WrongItem
 from warehouse.models import Bin, BinStock, PickList, PickTask, Tote, Wave
-from warehouse.services.binstock import bin_move, bin_take, bins_units_left, floor_books_bins, special_bin
+from warehouse.services.binstock import (
+    bin_add,
+    bin_move,
+    bin_take,
+    bins_units_left,
+    floor_books_bins,
+    special_bin,
+)
 from warehouse.services.numbers import new_number
 from warehouse.services.scan import sku_by_scan
+
+logger = logging.getLogger(__name__)
 
 FS = Fulfillment.Status
 T = PickTask.Status
@@ -258,8 +270,47 @@ def _close_if_done(task: PickTask, fulfillment: Fulfillment, actor: str) -> None
     pick_list = task.pick_list
     if pick_list.status == PickList.Status.OPEN:
         PickList.objects.filter(pk=pick_list.pk, status=PickList.Status.OPEN).update(status=PickList.Status.PICKING)
+    _close_pick_list_if_done(pick_list)
+
+
+def _close_pick_list_if_done(pick_list: PickList) -> None:
     if not PickTask.objects.filter(pick_list=pick_list, status=T.OPEN).exists():
         PickList.objects.filter(pk=pick_list.pk).update(status=PickList.Status.DONE, finished_at=timezone.now())
         if pick_list.wave_id and not PickList.objects.filter(wave_id=pick_list.wave_id).exclude(
                 status=PickList.Status.DONE).exists():
             Wave.objects.filter(pk=pick_list.wave_id).update(status=Wave.Status.DONE)
+
+
+# --- an order cancelled while its pick list is walked ------------------------------------------------
+
+
+def pick_list_drop_cancelled(pick_list: PickList, *, actor: str) -> list[str]:
+    """Take the totes whose order was cancelled meanwhile off the walk: their open tasks
+    close as cancelled (so they no longer stand first in the walk and block the other
+    orders), and the units already picked into them go back, in the books, from the packing
+    bin to the bins they were picked from. Returns what the picker must do, a line per tote
+    (put the units back); nothing if no tote was dropped. Caller holds a transaction."""
+    tote_ids = list(Tote.objects.filter(pick_list=pick_list, fulfillment__status=FS.CANCELLED,
+                                        tasks__status=T.OPEN).values_list("pk", flat=True).distinct())
+    if not tote_ids:
+        return []
+    outbound = special_bin(pick_list.location_id, Bin.Kind.OUTBOUND)
+    notes = []
+    for tote in Tote.objects.filter(pk__in=tote_ids).order_by("position"):
+        fulfillment = order_services.fulfillment_lock(tote.fulfillment_id)  # the order first, as every floor write
+        tasks = list(PickTask.objects.select_for_update(of=("self",)).filter(tote=tote)
+                     .select_related("bin", "sku").order_by("sequence", "pk"))
+        if fulfillment.status != FS.CANCELLED or not any(task.status == T.OPEN for task in tasks):
+            continue  # another request took it off meanwhile
+        PickTask.objects.filter(tote=tote, status=T.OPEN).update(status=T.CANCELLED)
+        back = []
+        for task in tasks:
+            if task.picked and outbound is not None and bin_take(outbound.pk, task.sku_id, task.picked):
+                bin_add(task.bin_id, task.sku_id, task.picked)
+                back.append(f"{task.picked} × {task.sku.code} to bin {task.bin.code}")
+        what = f"put back {', '.join(back)}." if back else "nothing was picked for it yet."
+        notes.append(f"Order {fulfillment.order.number} was cancelled: tote {tote.code} is off this list; {what}")
+        logger.info("pick list %s: tote %s dropped (order %s cancelled) by %s", pick_list.number, tote.code,
+                    fulfillment.order.number, actor)
+    _close_pick_list_if_done(pick_list)
+    return notes

@@ -186,6 +186,11 @@ def pick_lists(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def pick(request: HttpRequest, pk: int) -> HttpResponse:
     pick_list = selectors.pick_list_get(request.location, pk)  # type: ignore[attr-defined]
+    dropped, _ = run(lambda: picking.pick_list_drop_cancelled(pick_list, actor=actor(request)))
+    if dropped:  # an order was cancelled meanwhile: say so first, and act on nothing posted for it
+        for note in dropped:
+            messages.warning(request, note)
+        return HttpResponseRedirect(reverse("wms:pick", args=[pk]))
     task = selectors.next_task(pick_list)
     if task is None:
         return screen(request, "warehouse/pick_done.html", {"pick_list": pick_list})
