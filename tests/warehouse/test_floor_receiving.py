@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
+from inventory.models import Transfer
 from inventory.services import TransferLineInput, transfer_request, transfer_ship
 from tests import factories
+from tests.conftest import requires_postgres, run_at_once
 from tests.warehouse.floor_setup import in_bin, level, movements, special
 from warehouse.checks import bin_violations
 from warehouse.errors import TooMany, WrongBin
@@ -91,3 +93,24 @@ def test_a_transfer_is_received_through_its_receipt(floor):
                                                   ("quality_control", 2, "receiving"),
                                                   ("incoming", -1, "transfer_shortfall")]
     assert bin_violations() == []
+
+
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_taps_at_once_on_a_shipped_transfer_make_one_receipt(floor):
+    with transaction.atomic():
+        transfer = transfer_request(floor.wh2, floor.wh, [TransferLineInput(floor.cap, 3)], actor=ACTOR)
+        transfer = transfer_ship(transfer, actor=ACTOR)
+    found, errors = [], []
+
+    def tap():
+        try:
+            with transaction.atomic():
+                found.append(receiving.receipt_for_transfer(Transfer.objects.get(pk=transfer.pk), actor=ACTOR).pk)
+        except Exception as exc:  # noqa: BLE001 - any failure is the bug
+            errors.append(exc)
+
+    run_at_once(tap, 4)
+    assert errors == []
+    assert len(found) == 4 and len(set(found)) == 1
+    assert Receipt.objects.filter(transfer_id=transfer.pk).count() == 1

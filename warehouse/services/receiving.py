@@ -42,7 +42,10 @@ class ExpectedLine:
 
 
 def receipt_for_transfer(transfer: Transfer, *, actor: str) -> Receipt:
-    """The expected receipt of a shipped transfer at its destination (made once)."""
+    """The expected receipt of a shipped transfer at its destination (made once: the
+    transfer's row is locked first, so two taps at once find one receipt, not a 500).
+    Caller holds a transaction."""
+    Transfer.objects.select_for_update().filter(pk=transfer.pk).first()
     existing = Receipt.objects.filter(transfer=transfer).first()
     if existing is not None:
         return existing
