@@ -8,6 +8,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from omnichannel.errors import InvalidTransition
 from omnichannel.models import OutboxEvent
 from orders.errors import PickupCodeInvalid
 from orders.models import OrderEvent
@@ -163,3 +164,42 @@ def test_units_scanned_on_two_open_returns_are_received_once_only(floor):
     assert last_movement_id() == before
     assert OutboxEvent.objects.filter(type="return.received").count() == 1
     assert returns.returned_units(order) == {order.lines.get(sku=floor.cap).pk: 1}
+
+
+def test_a_mis_scanned_return_is_counted_again_from_the_start(floor):
+    order = delivered(floor)
+    with transaction.atomic():
+        ret = returns.return_open(floor.store, order, actor=ACTOR)
+        returns.return_scan(ret, floor.shirt.barcode, disposition="restock", actor=ACTOR, quantity=2)
+    # the clerk sees one shirt is torn: the whole count starts over, nothing was booked
+    before = last_movement_id()
+    with transaction.atomic():
+        assert returns.return_clear(ret, actor=ACTOR) == 2
+    assert ret.lines.count() == 0 and last_movement_id() == before
+    with transaction.atomic():
+        returns.return_scan(ret, floor.shirt.barcode, disposition="restock", actor=ACTOR)
+        returns.return_scan(ret, floor.shirt.barcode, disposition="damaged", actor=ACTOR)
+        returns.return_receive(ret, actor=ACTOR)
+    shirt = level(floor.shirt, floor.store)
+    assert (shirt.on_hand, shirt.damaged) == (5, 1)
+    with pytest.raises(InvalidTransition), transaction.atomic():  # a received return is booked: no start over
+        returns.return_clear(ret, actor=ACTOR)
+    assert ret.lines.count() == 2
+    assert bin_violations() == []
+
+
+def test_a_return_refused_because_another_took_its_units_can_be_cleared_and_left(floor):
+    other = factories.StoreFactory(code="ST7", name="Haarlem")
+    order = delivered(floor)
+    with transaction.atomic():
+        here = returns.return_open(floor.store, order, actor=ACTOR)
+        returns.return_scan(here, floor.cap.code, disposition="restock", actor=ACTOR)
+        there = returns.return_open(other, order, actor=ACTOR)
+        returns.return_scan(there, floor.cap.code, disposition="restock", actor=ACTOR)
+        returns.return_receive(here, actor=ACTOR)
+    with transaction.atomic():
+        returns.return_clear(there, actor=ACTOR)
+    with transaction.atomic():  # the shirts can still come back there
+        returns.return_scan(there, floor.shirt.code, disposition="restock", actor=ACTOR)
+        returns.return_receive(there, actor=ACTOR)
+    assert {line.sku.code for line in ReturnLine.objects.filter(return_receipt=there)} == {"TEE-WHT-M"}

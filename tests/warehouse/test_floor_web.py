@@ -232,3 +232,22 @@ def test_the_pick_screen_takes_a_cancelled_order_off_the_walk_and_says_what_to_p
     assert "A-03-2" in text  # the next stop: the other order's shoe
     assert PickTask.objects.filter(tote__fulfillment__order=first, status="cancelled").count() == 1
     assert not PickTask.objects.filter(sku=floor.cap, picked__gt=0).exists()
+
+
+def test_the_return_screen_starts_a_count_over(floor):
+    from tests.warehouse.floor_flow import pack_all, pick_all
+    from warehouse.models import ReturnLine
+
+    order = place(floor, (floor.shirt, 1))
+    fulfillment = fulfillment_at(order, floor.wh)
+    pick_all(fulfillment)
+    pack_all(fulfillment)
+    client = logged_in(floor.store, "clerk-st1")
+    opened = client.post("/wms/returns/", {"code": order.number})
+    assert opened.status_code == 302
+    page = opened["Location"]
+    client.post(page, {"code": floor.shirt.barcode, "disposition": "damaged"})
+    assert b'id="clear"' in client.get(page).content
+    cleared = client.post(page, {"step": "clear"}, follow=True)
+    assert cleared.status_code == 200 and b"1 scanned unit(s) cleared" in cleared.content
+    assert ReturnLine.objects.count() == 0 and b'id="clear"' not in cleared.content

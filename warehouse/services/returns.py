@@ -73,6 +73,18 @@ def return_scan(ret: ReturnReceipt, code: str, *, disposition: str, quantity: in
     return entry
 
 
+def return_clear(ret: ReturnReceipt, *, actor: str) -> int:
+    """Start the count of an open return over (a mis-scan, a wrong disposition, or units
+    that another return took meanwhile): its scanned lines go; nothing was booked for them
+    yet. Returns how many units were cleared."""
+    ret = ReturnReceipt.objects.select_for_update().get(pk=ret.pk)
+    if ret.status != RS.OPEN:
+        raise InvalidTransition("return", ret.status, "clear")
+    units = ret.lines.aggregate(n=Sum("quantity"))["n"] or 0
+    ret.lines.all().delete()
+    return units
+
+
 def _line_with_room(ret: ReturnReceipt, sku_id: int, quantity: int) -> OrderLine:
     lines = list(OrderLine.objects.filter(order_id=ret.order_id, sku_id=sku_id).order_by("line_number"))
     if not lines:

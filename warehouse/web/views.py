@@ -393,6 +393,10 @@ def return_view(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and ret.status == "open":
         if request.POST.get("step") == "receive":
             _, error = run(lambda: returns.return_receive(ret, actor=actor(request)))
+        elif request.POST.get("step") == "clear":
+            cleared, error = run(lambda: returns.return_clear(ret, actor=actor(request)))
+            if error is None:
+                messages.warning(request, f"Count started over: {cleared} scanned unit(s) cleared")
         else:
             _, error = run(lambda: returns.return_scan(ret, request.POST.get("code", ""), disposition=disposition,
                                                        actor=actor(request)))
