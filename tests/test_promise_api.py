@@ -51,6 +51,12 @@ def test_cart_larger_than_any_store_has_no_pickup(network, channel_client, monke
     assert set(options) == {"ship:omnipost-standard", "ship:omnipost-express"}  # only the warehouse holds 10
 
 
+def test_a_sku_given_by_code_and_by_barcode_is_promised_for_both_lines(network, channel_client, monkeypatch):
+    options = options_at(channel_client, monkeypatch, dt.datetime(2026, 12, 1, 10, 0, tzinfo=AMS),
+                         cart=(("RUN-BLK-42", 2), ("8712345000017", 2)))  # 4 shoes: ST1 has 3, ST2 has 2
+    assert set(options) == {"ship:omnipost-standard", "ship:omnipost-express"}  # only the warehouse holds 4
+
+
 def test_bad_promise_requests(network, channel_client):
     unknown = channel_client.post("/api/v1/promise/", {"cart": [{"sku": "NOPE", "quantity": 1}], **DAMRAK},
                                   format="json")

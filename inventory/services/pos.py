@@ -13,6 +13,7 @@ from inventory.errors import InsufficientStock, NotAStore, QuantityInvalid, Rece
 from inventory.models import Location, PosReceipt, Sku, StockLevel
 from inventory.services import ledger
 from inventory.services.ledger import Ref, State
+from inventory.services.reservations import holds_release_expired
 from omnichannel.errors import ValidationFailed
 
 
@@ -67,9 +68,19 @@ def _take(location: Location, wanted: dict[int, tuple[Sku, int]], ref: Ref, acto
     short: list[Shortage] = [Shortage(sku.code, qty, 0) for pk, (sku, qty) in wanted.items() if pk not in levels]
     for sku_id, level_id in sorted(levels.items(), key=lambda item: item[1]):
         sku, qty = wanted[sku_id]
-        if not ledger.apply(level_id, {State.ON_HAND: -qty}, ledger.POS_SALE, guard=Q(available_units__gte=qty),
-                            ref=ref, actor=actor):
+        if not _sell(level_id, qty, ref, actor):
             level = StockLevel.objects.get(pk=level_id)
             short.append(Shortage(sku.code, qty, level.available))
     if short:
         raise InsufficientStock(short)
+
+
+def _sell(level_id: int, qty: int, ref: Ref, actor: str) -> bool:
+    """Take `qty` available units off on_hand; when they are not there (the rare path), once
+    more after releasing the level's expired checkout holds, which availability already shows
+    as sellable (as a reservation does: an expired hold never blocks a sale)."""
+    def take() -> bool:
+        return ledger.apply(level_id, {State.ON_HAND: -qty}, ledger.POS_SALE, guard=Q(available_units__gte=qty),
+                            ref=ref, actor=actor)
+
+    return take() or (bool(holds_release_expired(stock_level_ids=[level_id])) and take())

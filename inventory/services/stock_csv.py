@@ -27,6 +27,7 @@ LEDGER_COLUMNS = ["on_hand", "safety_stock", "damaged", "quality_control"]
 SETTING_COLUMNS = ["reorder_point", "reorder_target"]
 IGNORED_COLUMNS = {"available", "reserved", "incoming"}  # derived or owned by other operations
 MAX_ROWS = 50_000
+MAX_VALUE = 1_000_000  # the API's cap on any quantity: more is a mistyped cell (and beyond an integer column)
 
 
 def stock_export(out: io.TextIOBase | io.StringIO, levels: QuerySet[StockLevel] | None = None) -> int:
@@ -95,6 +96,9 @@ def _parse(text: str) -> tuple[list[ImportRow], list[ImportRowError]]:
         if len(cells) != len(header):
             errors.append(ImportRowError(line, f"{len(cells)} cells, the header has {len(header)}"))
             continue
+        if any("\x00" in c for c in cells):  # no database stores it (Postgres text refuses it)
+            errors.append(ImportRowError(line, "contains a NUL character"))
+            continue
         record = dict(zip(header, (c.strip() for c in cells), strict=True))
         rows.append(_parse_row(line, record, errors))
     if not rows and not errors:
@@ -128,6 +132,9 @@ def _parse_row(line: int, record: dict[str, str], errors: list[ImportRowError]) 
             continue
         if value < 0:
             errors.append(ImportRowError(line, f"{column} {value} is negative", column))
+            continue
+        if value > MAX_VALUE:
+            errors.append(ImportRowError(line, f"{column} {value} is above {MAX_VALUE}", column))
             continue
         row.values[column] = value
     return row

@@ -58,7 +58,9 @@ def promise_options(*, cart: dict[str, int], lat: float | None, lng: float | Non
     for index, code in enumerate(cart):
         if code not in skus:
             raise UnknownSku(f"Unknown SKU {code!r}.", field=f"cart[{index}].sku")
-    by_code = {skus[code].code: qty for code, qty in cart.items()}
+    by_code: dict[str, int] = {}  # a SKU sent by code and by barcode is one SKU: its lines add up
+    for code, qty in cart.items():
+        by_code[skus[code].code] = by_code.get(skus[code].code, 0) + qty
     weight = sum(skus[code].weight_grams * qty for code, qty in cart.items())
     locations = list(Location.objects.filter(is_active=True))
     if location_codes is not None:

@@ -140,6 +140,23 @@ def test_reorder_target_below_point_is_a_bad_row(network):
     assert [(e.line, e.field) for e in error.value.errors] == [(2, "reorder_target")]
 
 
+def test_a_value_above_a_million_units_is_a_bad_row(network):
+    text = ("sku,location,on_hand,reorder_point,reorder_target\n"
+            "RUN-BLK-42,WH1,1000000,,\n"              # 2: the most a row may say
+            "TEE-WHT-M,WH1,3000000000,,\n"            # 3: beyond an integer column (a 500 on Postgres)
+            "TEE-WHT-M,ST2,,,99999999999999999999\n")  # 4: beyond any integer (a 500 on SQLite too)
+    before = snapshot()
+
+    with pytest.raises(ImportRejected) as error:
+        services.stock_import(text)
+
+    assert [(e.line, e.field, e.reason) for e in error.value.errors] == [
+        (3, "on_hand", "on_hand 3000000000 is above 1000000"),
+        (4, "reorder_target", "reorder_target 99999999999999999999 is above 1000000"),
+    ]
+    assert snapshot() == before
+
+
 # --- API ---------------------------------------------------------------------------------------------------
 
 
@@ -183,6 +200,19 @@ def test_api_import_with_bad_rows_is_400_listing_them(network, ops_client):
     body = response.json()
     assert (body["code"], body["field"]) == ("import_rejected", "file")
     assert body["errors"] == [{"line": 3, "field": "sku", "reason": "unknown sku 'X'"}]
+    assert snapshot() == before
+
+
+def test_api_import_with_a_nul_character_is_400_not_500(network, ops_client):
+    before = snapshot()
+
+    response = ops_client.post("/api/v1/stock/import/", data="sku,location,on_hand\nRUN-BLK-42,WH1,1\nRUN\x00,WH1,1\n",
+                               content_type="text/csv")
+
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert (body["code"], body["field"]) == ("import_rejected", "file")
+    assert body["errors"] == [{"line": 3, "field": "", "reason": "contains a NUL character"}]
     assert snapshot() == before
 
 

@@ -192,6 +192,30 @@ def test_a_pos_sale_never_takes_units_promised_to_orders(network):
     assert snapshot() == before  # the shirt line and the receipt rolled back with it
 
 
+def test_a_pos_sale_gets_units_an_expired_hold_still_blocks(network):
+    level = level_of(network, "shoe", "ST2")  # 2 on hand, both held by a cart abandoned 5 minutes ago
+    stale = hold(level, 2, minutes=5, ago=10, cart="abandoned")
+
+    result = services.pos_sale(network["ST2"], [(network["shoe"], 1)], "R-8")
+
+    assert result.created
+    stale.refresh_from_db()
+    level.refresh_from_db()
+    assert (stale.status, level.on_hand, level.reserved) == ("released", 1, 0)
+    assert inventory_violations() == []
+
+
+def test_a_pos_sale_never_takes_units_of_a_hold_that_has_not_expired(network):
+    level = level_of(network, "shoe", "ST2")
+    hold(level, 2, minutes=5, ago=4, cart="buyer")
+    before = snapshot()
+
+    with pytest.raises(InsufficientStock), transaction.atomic():
+        services.pos_sale(network["ST2"], [(network["shoe"], 1)], "R-9")
+
+    assert snapshot() == before
+
+
 def test_a_pos_sale_of_a_sku_the_store_never_had_is_short(network):
     with pytest.raises(InsufficientStock), transaction.atomic():
         services.pos_sale(network["ST1"], [(network["shirt"], 1)], "R-2")
