@@ -89,6 +89,35 @@ def test_rejection_releases_the_units_and_routes_again_without_that_location(net
     assert bad.status_code == 400 and bad.json()["field"] == "reason"
 
 
+def test_a_rejected_part_of_an_order_whose_other_part_shipped_is_routed_again(network, channel_client,
+                                                                             picker_client_for):
+    """21 shoes: 18 from the warehouse, 3 from a store. The warehouse ships its part, then the
+    store rejects: its 3 units must be routed again, not left in no fulfillment while the
+    order reads 'shipped' (which the router no longer touches)."""
+    from django.core.management import call_command
+
+    order = place(channel_client, ship_order(("RUN-BLK-42", 21)))
+    warehouse = order.fulfillments.get(location=network["WH1"])
+    store = order.fulfillments.exclude(pk=warehouse.pk).get()
+    picker = picker_client_for(network["WH1"])
+    base = f"/api/v1/fulfillments/{warehouse.pk}"
+    for action in ["accept", "start-picking", "picked"]:
+        assert picker.post(f"{base}/{action}/").status_code == 200
+    picker.post(f"{base}/pack/", {"packages": [{"weight_grams": 9000}]}, format="json")
+    assert picker.post(f"{base}/ship/", {}, format="json").json()["status"] == "shipped"
+    response = picker_client_for(store.location).post(f"/api/v1/fulfillments/{store.pk}/reject/",
+                                                      {"reason": "capacity"}, format="json")
+    assert response.status_code == 200, response.content
+    order.refresh_from_db()
+    assert list(order.routing_decisions.values_list("trigger", flat=True)) == ["placed", "rejected"]
+    live = order.fulfillments.exclude(status__in=["rejected", "cancelled"])
+    routed = sum(a.quantity for f in live for a in f.allocations.filter(is_active=True))
+    assert routed + sum(order.lines.values_list("backordered_quantity", flat=True)) == 21
+    assert order.status == "in_progress"
+    assert not live.filter(location=store.location).exists()
+    call_command("check_inventory")
+
+
 def test_rejected_pickup_with_no_other_store_is_backordered(network, channel_client, picker_client_for):
     order = place(channel_client, pickup_order("ST1", ("RUN-BLK-42", 1)))
     fulfillment = order.fulfillments.get()

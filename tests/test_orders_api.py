@@ -279,6 +279,23 @@ def test_cancel_releases_every_reservation(network, channel_client):
     assert again.status_code == 409 and again.json()["current_status"] == "cancelled"
 
 
+def test_floor_staff_cancel_an_order_of_their_location(network, channel_client, picker_client_for):
+    """Floor staff see the orders their location fulfils and may cancel one (README). Their
+    list of orders is DISTINCT (an order may have several fulfillments there), which Postgres
+    cannot lock FOR UPDATE: that was a 500."""
+    number = channel_client.post("/api/v1/orders/", ship_order(("TEE-WHT-M", 1)), format="json").json()["number"]
+    fulfillment = Order.objects.get(number=number).fulfillments.get()
+    picker = picker_client_for(fulfillment.location)
+    response = picker.post(f"/api/v1/orders/{number}/cancel/", {"reason": "customer phoned"}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "cancelled"
+    assert sum(StockLevel.objects.values_list("reserved", flat=True)) == 0
+    elsewhere = channel_client.post("/api/v1/orders/", ship_order(("TEE-WHT-M", 1)), format="json").json()["number"]
+    stranger = picker_client_for(network["ST9"])
+    assert stranger.post(f"/api/v1/orders/{elsewhere}/cancel/").status_code == 404
+    assert Order.objects.get(number=elsewhere).status != "cancelled"
+
+
 @pytest.mark.parametrize("debug", [False, True])
 def test_posting_an_order_without_the_trailing_slash_places_it(network, channel_client, settings, debug):
     settings.DEBUG = debug

@@ -199,6 +199,23 @@ def test_rejected_as_not_in_stock_corrects_the_stock_with_a_count(network, chann
     assert order.fulfillments.exclude(pk=first.pk).get().location != store
 
 
+@pytest.mark.parametrize("counted", [10**12, 10**20])
+def test_a_rejection_count_beyond_any_stock_is_bad_input(network, channel_client, picker_client_for, counted):
+    """A mistyped shelf count is a 400 naming the count (as every other count is capped at
+    1,000,000), not a 500 from the integer column; nothing changes."""
+    order = place(channel_client, ship_order(("RUN-BLK-42", 2)))
+    first = order.fulfillments.get()
+    before = list(StockLevel.objects.order_by("pk").values_list("on_hand", "reserved"))
+    response = picker_client_for(first.location).post(
+        f"/api/v1/fulfillments/{first.pk}/reject/", {"reason": "not_in_stock", "counts": {"RUN-BLK-42": counted}},
+        format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == "counts.RUN-BLK-42"
+    first.refresh_from_db()
+    assert first.status == "pending"
+    assert list(StockLevel.objects.order_by("pk").values_list("on_hand", "reserved")) == before
+
+
 def test_rejected_as_damaged_moves_the_units_to_damaged(network, channel_client, picker_client_for):
     order = place(channel_client, ship_order(("RUN-BLK-42", 1)))
     first = order.fulfillments.get()

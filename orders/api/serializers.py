@@ -177,7 +177,8 @@ class CancelIn(serializers.Serializer):
 class RejectIn(serializers.Serializer):
     reason = serializers.ChoiceField(choices=["not_in_stock", "damaged", "capacity", "other"])
     note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
-    counts = serializers.DictField(child=serializers.IntegerField(min_value=0), required=False, default=dict,
+    counts = serializers.DictField(child=serializers.IntegerField(min_value=0, max_value=1_000_000), required=False,
+                                   default=dict,
                                    help_text="not_in_stock: units actually on the shelf per SKU code.")
 
 

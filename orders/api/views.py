@@ -64,7 +64,9 @@ class OrderCancelApi(APIView):
         data = s.CancelIn(data=request.data)
         data.is_valid(raise_exception=True)
         with transaction.atomic():
-            order = get_object_or_404(selectors.order_list(principal).select_for_update(of=("self",)), number=number)
+            # Visible to the caller? (Floor staff's list is DISTINCT, which cannot be locked FOR UPDATE.)
+            get_object_or_404(selectors.order_list(principal), number=number)
+            order = Order.objects.select_for_update().get(number=number)
             services.order_cancel(order, actor=principal.actor, reason=data.validated_data["reason"])
         return order_response(principal, number)
 

@@ -48,9 +48,9 @@ def derive_status(order: Order, known: Known | None = None) -> str:
         else:
             backordered = order.lines.filter(backordered_quantity__gt=0).exists()
         return Order.Status.BACKORDERED if backordered else Order.Status.PLACED
+    if all(s in DONE | {F.SHIPPED, F.READY_FOR_PICKUP} for s in statuses) and unrouted:
+        return Order.Status.BACKORDERED  # units still to route: the router must not take it for finished
     if all(s in DONE for s in statuses):
-        if unrouted:
-            return Order.Status.BACKORDERED
         return Order.Status.PICKED_UP if all(s == F.PICKED_UP for s in statuses) else Order.Status.DELIVERED
     if all(s in DONE | {F.SHIPPED} for s in statuses):
         return Order.Status.SHIPPED
