@@ -9,12 +9,14 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from omnichannel.admin import ReadOnlyAdminMixin, ReadOnlyTabularInline, json_pretty
+from omnichannel.timeofday import ADMIN_TIME_OF_DAY
 from transport.models import Carrier, CarrierService, RateCardEntry, Shipment, ShipmentParcel, TrackingEvent
 
 
 class CarrierServiceInline(admin.TabularInline):
     model = CarrierService
     fields = ["code", "name", "transit_days", "cutoff_time", "is_same_day", "max_distance_km", "is_active"]
+    formfield_overrides = ADMIN_TIME_OF_DAY  # a cutoff typed 15.30 is 15:30
     extra = 0
     show_change_link = True
 
@@ -43,6 +45,7 @@ class CarrierServiceAdmin(admin.ModelAdmin):
     list_select_related = ["carrier"]
     ordering = ["carrier__code", "code"]
     inlines = [RateCardEntryInline]
+    formfield_overrides = ADMIN_TIME_OF_DAY  # a cutoff typed 15.30 is 15:30
 
 
 @admin.register(RateCardEntry)

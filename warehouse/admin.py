@@ -22,6 +22,7 @@ from warehouse.models import (
     PackingBox,
     PickList,
     PickTask,
+    PutBack,
     Receipt,
     ReceiptLine,
     ReturnLine,
@@ -36,7 +37,7 @@ from warehouse.services import picking
 @admin.register(Package)
 class PackageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["pk", "reference", "location", "weight_grams", "length_cm", "width_cm", "height_cm",
-                    "created_at"]
+                    "created_at", "voided_at"]
     list_filter = ["location"]
     search_fields = ["reference", "location__code"]
     list_select_related = ["location"]
@@ -101,6 +102,16 @@ class PickListAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["location", "status", "kind"]
     search_fields = ["number"]
     inlines = [PickTaskInline]
+
+
+@admin.register(PutBack)
+class PutBackAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["pk", "location", "fulfillment", "sku", "bin", "quantity", "booked", "created_at", "done_at",
+                    "done_by"]
+    list_filter = ["location"]
+    search_fields = ["fulfillment__number", "fulfillment__order__number", "sku__code", "bin__code"]
+    list_select_related = ["location", "fulfillment", "sku", "bin"]
+    ordering = ["-pk"]
 
 
 @admin.register(Wave)

@@ -21,6 +21,8 @@ class Package(models.Model):
     width_cm = models.PositiveSmallIntegerField(null=True, blank=True)
     height_cm = models.PositiveSmallIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    voided_at = models.DateTimeField(null=True, blank=True,
+                                     help_text="Its order was cancelled before it left: unpacked, never shipped.")
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(weight_grams__gt=0), name="package_weight_positive")]
@@ -366,6 +368,37 @@ class ManifestPackage(models.Model):
 
     def __str__(self) -> str:
         return self.tracking_number
+
+
+class PutBack(models.Model):
+    """Units picked for an order that was cancelled after its picking (picked, packed or
+    waiting for pickup), to carry from the packing bin back to a storage bin: booked
+    (packing bin -> `bin`) when the order was cancelled, listed at the packing station until
+    someone there says they are back (`done_at`). One per pick task: a task's units go back
+    once. The picker's own put-backs (an order cancelled during the walk) are recorded done."""
+
+    location = models.ForeignKey("inventory.Location", on_delete=models.PROTECT, related_name="+")
+    fulfillment = models.ForeignKey("orders.Fulfillment", on_delete=models.PROTECT, related_name="put_backs")
+    pick_task = models.OneToOneField(PickTask, on_delete=models.PROTECT, related_name="put_back")
+    sku = models.ForeignKey("inventory.Sku", on_delete=models.PROTECT, related_name="+")
+    bin = models.ForeignKey(Bin, on_delete=models.PROTECT, related_name="+", help_text="Where they go back to.")
+    quantity = models.PositiveIntegerField(help_text="Units to carry back (picked into the tote).")
+    booked = models.PositiveIntegerField(help_text="Units moved in the books from the packing bin (fewer only "
+                                                   "when the packing bin held fewer).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="put_back_quantity_positive"),
+            models.CheckConstraint(condition=Q(booked__lte=F("quantity")), name="put_back_booked_within_quantity"),
+        ]
+        indexes = [models.Index(fields=["location", "done_at"], name="put_back_open_at_location")]
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku_id} back to {self.bin_id}"
 
 
 # --- returns -------------------------------------------------------------------------------------------

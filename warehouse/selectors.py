@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
@@ -12,15 +13,18 @@ from orders.models import Fulfillment, Order
 from warehouse.models import (
     Bin,
     CarrierManifest,
+    Package,
     PackingBox,
     PickList,
     PickTask,
+    PutBack,
     Receipt,
     ReceiptLine,
     ReturnReceipt,
     Wave,
 )
 from warehouse.services.picking import open_fulfillments
+from warehouse.services.putback import put_back_text
 
 FS = Fulfillment.Status
 
@@ -40,6 +44,7 @@ class HomeCounts:
     pickups: int
     receipts: int
     manifests: int
+    put_backs: int = 0
 
 
 def home_counts(location: Location) -> HomeCounts:
@@ -50,6 +55,8 @@ def home_counts(location: Location) -> HomeCounts:
         pickups=Fulfillment.objects.filter(location=location, status=FS.READY_FOR_PICKUP).count(),
         receipts=receipts(location).count(),
         manifests=CarrierManifest.objects.filter(location=location, status=CarrierManifest.Status.OPEN).count(),
+        put_backs=PutBack.objects.filter(location=location, done_at__isnull=True).values("fulfillment_id")
+        .distinct().count(),
     )
 
 
@@ -88,6 +95,41 @@ def sku_description(sku: Sku) -> str:
 
 def to_pack(location: Location) -> QuerySet[Fulfillment]:
     return Fulfillment.objects.filter(location=location, status=FS.PICKED).select_related("order")
+
+
+@dataclass(frozen=True)
+class PutBackCard:
+    """A cancelled order whose picked units wait at the packing station to go back."""
+
+    fulfillment_id: int
+    order_number: str
+    totes: list[str]
+    lines: list[str]  # "1 × TEE-WHT-M to bin A-01-1", one per SKU and bin, in walking order
+    packages: int  # voided packages to unpack first
+    since: datetime
+
+
+def put_backs_open(location: Location, fulfillment_id: int | None = None) -> list[PutBackCard]:
+    """The location's put-backs nobody confirmed yet, one card per cancelled order, oldest first."""
+    qs = PutBack.objects.filter(location=location, done_at__isnull=True)
+    if fulfillment_id is not None:
+        qs = qs.filter(fulfillment_id=fulfillment_id)
+    rows = list(qs.select_related("fulfillment__order", "sku", "bin", "pick_task__tote")
+                .order_by("created_at", "fulfillment_id", "bin__pick_sequence", "bin__code", "sku__code", "pk"))
+    ids = {row.fulfillment_id for row in rows}
+    packages = dict(Package.objects.filter(fulfillments__pk__in=ids, voided_at__isnull=False)
+                    .values_list("fulfillments__pk").annotate(n=Count("pk")).values_list("fulfillments__pk", "n"))
+    cards: dict[int, dict] = {}
+    for row in rows:
+        card = cards.setdefault(row.fulfillment_id, {"order": row.fulfillment.order.number, "totes": [],
+                                                     "units": {}, "since": row.created_at})
+        if row.pick_task.tote.code not in card["totes"]:
+            card["totes"].append(row.pick_task.tote.code)
+        key = (row.sku.code, row.bin.code)
+        card["units"][key] = card["units"].get(key, 0) + row.quantity
+    return [PutBackCard(pk, card["order"], card["totes"],
+                        [put_back_text(n, sku, bin_code) for (sku, bin_code), n in card["units"].items()],
+                        packages.get(pk, 0), card["since"]) for pk, card in cards.items()]
 
 
 def fulfillment_get(location: Location, pk: int) -> Fulfillment:

@@ -13,7 +13,7 @@ from inventory.errors import InsufficientStock, NotAStore, QuantityInvalid, Rece
 from inventory.models import Location, PosReceipt, Sku, StockLevel
 from inventory.services import ledger
 from inventory.services.ledger import Ref, State
-from inventory.services.reservations import holds_release_expired
+from inventory.services.stock import apply_releasing_expired_holds
 from omnichannel.errors import ValidationFailed
 
 
@@ -79,8 +79,5 @@ def _sell(level_id: int, qty: int, ref: Ref, actor: str) -> bool:
     """Take `qty` available units off on_hand; when they are not there (the rare path), once
     more after releasing the level's expired checkout holds, which availability already shows
     as sellable (as a reservation does: an expired hold never blocks a sale)."""
-    def take() -> bool:
-        return ledger.apply(level_id, {State.ON_HAND: -qty}, ledger.POS_SALE, guard=Q(available_units__gte=qty),
-                            ref=ref, actor=actor)
-
-    return take() or (bool(holds_release_expired(stock_level_ids=[level_id])) and take())
+    return apply_releasing_expired_holds(level_id, {State.ON_HAND: -qty}, ledger.POS_SALE,
+                                         guard=Q(available_units__gte=qty), ref=ref, actor=actor)

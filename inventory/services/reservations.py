@@ -131,10 +131,18 @@ def _take_locked_in_order(per_level: dict[int, int], now: datetime) -> set[int]:
 def _take_again(level_id: int, quantity: int, now: datetime) -> bool:
     """The rare path of a level that could not cover its units: a fresh look (a transaction
     that gave units back may have committed while this one waited for the row), then once
-    more after releasing the level's expired checkout holds."""
+    more after releasing the level's expired checkout holds (`_release_expired_and_take`)."""
     if _take(level_id, quantity, now):
         return True
-    return bool(holds_release_expired(stock_level_ids=[level_id])) and _take(level_id, quantity, now)
+    return _release_expired_and_take(level_id, quantity, now)
+
+
+def _release_expired_and_take(level_id: int, quantity: int, now: datetime) -> bool:
+    """Release the level's expired checkout holds, then take the units if they are there.
+    Tried even when this call released nothing: a failed conditional UPDATE locks no row, so
+    another transaction (the sweep, a sale) may have released those holds meanwhile."""
+    holds_release_expired(stock_level_ids=[level_id])
+    return _take(level_id, quantity, now)
 
 
 def reservation_rows(requests: Sequence[ReserveRequest], *, reference_type: str, actor: str = "",
@@ -192,7 +200,7 @@ def _reserve_level(level_id: int, quantity: int, now: datetime) -> bool:
     Keeps pk order: same level, same turn."""
     if _take(level_id, quantity, now):
         return True
-    return bool(holds_release_expired(stock_level_ids=[level_id])) and _take(level_id, quantity, now)
+    return _release_expired_and_take(level_id, quantity, now)
 
 
 def _take(level_id: int, quantity: int, now: datetime) -> bool:

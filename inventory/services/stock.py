@@ -19,8 +19,8 @@ from inventory.errors import (
 )
 from inventory.models import AdjustmentReason, Location, Reservation, Sku, StockLevel
 from inventory.services import ledger
-from inventory.services.ledger import Ref, State
-from inventory.services.reservations import close
+from inventory.services.ledger import NO_REF, Ref, State
+from inventory.services.reservations import close, holds_release_expired
 
 MoveState = Literal["available", "damaged", "quality_control", "written_off"]
 MOVE_STATES: tuple[str, ...] = ("available", "damaged", "quality_control", "written_off")
@@ -30,6 +30,26 @@ SETTABLE_STATES: tuple[str, ...] = ("on_hand", "safety_stock", "damaged", "quali
 def stock_level_ensure(sku: Sku, location: Location) -> StockLevel:
     level, _ = StockLevel.objects.get_or_create(sku=sku, location=location)
     return level
+
+
+def apply_releasing_expired_holds(level_id: int, deltas: dict[str, int], reason: str, *, guard: Q | None,
+                                  ref: Ref = NO_REF, actor: str = "", note: str = "") -> bool:
+    """`ledger.apply`; when its guard fails (the rare path), once more after releasing the
+    level's expired checkout holds (as the periodic sweep would: "hold_expired" movements).
+    Availability already counts their units as sellable, so an expired hold must not block a
+    staff operation on available units until the sweep runs. Lock order (ADR 0004): the
+    level, then its holds; a caller changing several levels walks them in pk order.
+
+    The second try is made even when this call released nothing: another transaction (the
+    sweep, another operation) may have released the holds while this one waited for the
+    level's lock, and only a fresh UPDATE sees that. False (and nothing of the operation
+    written) when the units are still not there. Caller holds a transaction."""
+    if ledger.apply(level_id, deltas, reason, guard=guard, ref=ref, actor=actor, note=note):
+        return True
+    if guard is None:
+        return False
+    holds_release_expired(stock_level_ids=[level_id])
+    return ledger.apply(level_id, deltas, reason, guard=guard, ref=ref, actor=actor, note=note)
 
 
 RECEIVE_INTO: tuple[str, ...] = ("available", "quality_control", "damaged")
@@ -60,8 +80,8 @@ def stock_receive(*, sku: Sku, location: Location, quantity: int, reason: str = 
 
 def stock_adjust(*, stock_level: StockLevel, delta: int, reason: str, actor: str = "", note: str = "") -> StockLevel:
     """Change on_hand by `delta` for one of `AdjustmentReason` ("other" needs a note). A
-    decrease may only take available units (reserved, damaged, QC and safety stock stay).
-    Caller holds a transaction."""
+    decrease may only take available units (reserved, damaged, QC and safety stock stay;
+    expired checkout holds are released for it). Caller holds a transaction."""
     if delta == 0:
         raise QuantityInvalid("An adjustment must change the quantity.", field="delta")
     if reason not in AdjustmentReason.values:
@@ -70,7 +90,8 @@ def stock_adjust(*, stock_level: StockLevel, delta: int, reason: str, actor: str
     if reason == AdjustmentReason.OTHER and not note.strip():
         raise ReasonInvalid("Say why in the note when the reason is 'other'.", field="note")
     guard = Q(available_units__gte=-delta) if delta < 0 else None
-    if not ledger.apply(stock_level.pk, {State.ON_HAND: delta}, reason, guard=guard, actor=actor, note=note):
+    if not apply_releasing_expired_holds(stock_level.pk, {State.ON_HAND: delta}, reason, guard=guard, actor=actor,
+                                         note=note):
         raise StockWouldGoNegative("The adjustment would take units that are reserved or not there.", field="delta")
     stock_level.refresh_from_db()
     return stock_level
@@ -95,8 +116,8 @@ def stock_move_state(stock_level: StockLevel, from_state: str, to_state: str, qu
                      actor: str = "", note: str = "") -> StockLevel:
     """Move units between sellable ("available"), damaged and quality_control, or write
     damaged/QC units off (on_hand falls with them). Units moved out of "available" must be
-    available (never reserved or safety stock); units moved out of damaged/QC must be there.
-    Caller holds a transaction."""
+    available (never reserved or safety stock; expired checkout holds are released for them);
+    units moved out of damaged/QC must be there. Caller holds a transaction."""
     move = _MOVES.get((from_state, to_state))
     if move is None:
         raise StateMoveInvalid(f"Cannot move units from {from_state} to {to_state}; moves: "
@@ -106,7 +127,8 @@ def stock_move_state(stock_level: StockLevel, from_state: str, to_state: str, qu
     per_unit, source = move
     guard = Q(available_units__gte=quantity) if source == "available" else Q(**{f"{source}__gte": quantity})
     deltas = {state: sign * quantity for state, sign in per_unit.items()}
-    if not ledger.apply(stock_level.pk, deltas, ledger.reason_code(reason), guard=guard, actor=actor, note=note):
+    if not apply_releasing_expired_holds(stock_level.pk, deltas, ledger.reason_code(reason), guard=guard,
+                                         actor=actor, note=note):
         stock_level.refresh_from_db()
         have = stock_level.available if source == "available" else getattr(stock_level, source)
         raise StockWouldGoNegative(f"Only {have} units are {source.replace('_', ' ')}; cannot move {quantity}.",
@@ -125,8 +147,9 @@ def stock_set(stock_level: StockLevel, state: str, *, expected: int, value: int,
     `WHERE state = expected AND <rule>`; the movement's delta is value - expected.
 
     Rules: on_hand never below reserved + damaged + QC; units moved into damaged/QC must be
-    available. Raises QuantityChanged (409, with `current`) when the stored value differs,
-    StockWouldGoNegative (422) when the rule fails. Caller holds a transaction."""
+    available (expired checkout holds in the way are released). Raises QuantityChanged (409,
+    with `current`) when the stored value differs, StockWouldGoNegative (422) when the rule
+    fails. Caller holds a transaction."""
     if state not in SETTABLE_STATES:
         raise QuantityInvalid(f"Only {', '.join(SETTABLE_STATES)} can be set.", field="state")
     if value < 0 or expected < 0:
@@ -138,8 +161,8 @@ def stock_set(stock_level: StockLevel, state: str, *, expected: int, value: int,
             raise QuantityChanged(state, expected, getattr(stock_level, state))
         return stock_level
     guard = Q(**{state: expected}) & _set_rule(state, value, delta)
-    if not ledger.apply(stock_level.pk, {state: delta}, ledger.reason_code(reason), guard=guard, actor=actor,
-                        note=note):
+    if not apply_releasing_expired_holds(stock_level.pk, {state: delta}, ledger.reason_code(reason), guard=guard,
+                                         actor=actor, note=note):
         stock_level.refresh_from_db()
         current = getattr(stock_level, state)
         if current != expected:
@@ -174,16 +197,20 @@ def stock_count(stock_level: StockLevel, counted: int, *, actor: str = "", note:
     """Record a cycle count: on_hand becomes `counted`, the difference one "count" movement.
 
     The counted units are all there is, so what was promised or set aside must fit in them:
-    damaged then quality-control units beyond the count are dropped, then open reservations
-    that no longer fit are released whole, newest first, before on_hand is lowered (the
-    check constraint), and `inventory.reservations_released` is published so orders re-route
-    them. Takes the stock level's row lock, then its reservations'. Caller holds a transaction."""
+    damaged then quality-control units beyond the count are dropped, then, when what is
+    reserved no longer fits, the level's expired checkout holds are released (as the sweep
+    would: "hold_expired"; their units are sellable already), and then open reservations that
+    still do not fit are released whole, newest first, before on_hand is lowered (the check
+    constraint), and `inventory.reservations_released` is published so orders re-route them.
+    Takes the stock level's row lock, then its reservations'. Caller holds a transaction."""
     if counted < 0:
         raise QuantityInvalid("A count is never negative.", field="counted")
     level = locks.stock_level_lock(stock_level.pk)
     damaged_cut = min(level.damaged, max(0, level.damaged + level.quality_control - counted))
     qc_cut = max(0, level.damaged + level.quality_control - counted) - damaged_cut
     room = counted - (level.damaged - damaged_cut) - (level.quality_control - qc_cut)
+    if level.reserved > room and holds_release_expired(stock_level_ids=[level.pk]):
+        level = locks.stock_level_lock(level.pk)  # re-read under the lock held: the holds' units are free
     released = _release_beyond(level, room, actor) if level.reserved > room else []
     deltas: dict[str, int] = {State.ON_HAND: counted - level.on_hand, State.DAMAGED: -damaged_cut,
                               State.QUALITY_CONTROL: -qc_cut}

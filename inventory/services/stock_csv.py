@@ -20,6 +20,7 @@ from inventory.errors import ImportRejected, ImportRowError
 from inventory.models import Location, Sku, StockLevel
 from inventory.services import ledger
 from inventory.services.ledger import Ref
+from inventory.services.reservations import holds_release_expired
 
 EXPORT_COLUMNS = ["sku", "location", "on_hand", "safety_stock", "damaged", "quality_control", "reorder_point",
                   "reorder_target", "available"]
@@ -66,11 +67,18 @@ class ImportResult:
 def stock_import(text: str, *, actor: str = "") -> ImportResult:
     """Apply a stock CSV (columns: sku, location, then any of on_hand, safety_stock, damaged,
     quality_control, reorder_point, reorder_target; an empty cell leaves that value as it
-    is). Caller holds a transaction; on ImportRejected nothing was written."""
+    is). A row whose on_hand would fall below what its level holds first has that level's
+    expired checkout holds released (their units are sellable already). Caller holds a
+    transaction; on ImportRejected it must roll back (nothing of the import was written)."""
     rows, errors = _parse(text)
     _resolve(rows, errors)
     existing = _existing_levels(rows)
     locked = locks.stock_levels_lock(level.pk for level in existing.values())
+    targets = [(row, locked[level.pk]) for row in rows if row.sku and row.location
+               and (level := existing.get((row.sku.pk, row.location.pk))) is not None]
+    short = [level.pk for row, level in targets if _final(row, level, "on_hand") < _held(row, level)]
+    if short and holds_release_expired(stock_level_ids=short):
+        locked = locks.stock_levels_lock(list(locked))  # re-read under the locks held: the holds' units are free
     for row in rows:
         level = existing.get((row.sku.pk, row.location.pk)) if row.sku and row.location else None
         _check_against(row, locked.get(level.pk) if level else None, errors)
@@ -171,13 +179,22 @@ def _existing_levels(rows: Iterable[ImportRow]) -> dict[tuple[int, int], StockLe
     return {(level.sku_id, level.location_id): level for level in qs if (level.sku_id, level.location_id) in pairs}
 
 
+def _final(row: ImportRow, level: StockLevel | None, column: str) -> int:
+    return row.values.get(column, getattr(level, column) if level else 0)
+
+
+def _held(row: ImportRow, level: StockLevel | None) -> int:
+    """Units the row's on_hand must still cover: reserved, and damaged and QC as the row leaves them."""
+    return (level.reserved if level else 0) + _final(row, level, "damaged") + _final(row, level, "quality_control")
+
+
 def _check_against(row: ImportRow, level: StockLevel | None, errors: list[ImportRowError]) -> None:
     """The row's final values must keep the stock level's rules (values read under its lock)."""
     def final(column: str) -> int:
-        return row.values.get(column, getattr(level, column) if level else 0)
+        return _final(row, level, column)
 
     reserved = level.reserved if level else 0
-    held = reserved + final("damaged") + final("quality_control")
+    held = _held(row, level)
     if final("on_hand") < held:
         errors.append(ImportRowError(row.line, f"on_hand {final('on_hand')} is below reserved {reserved} + damaged "
                                      f"{final('damaged')} + quality_control {final('quality_control')}", "on_hand"))

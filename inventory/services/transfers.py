@@ -26,7 +26,7 @@ from inventory.errors import (
 from inventory.models import Location, Sku, StockLevel, Transfer, TransferLine
 from inventory.services import ledger
 from inventory.services.ledger import Ref, State
-from inventory.services.stock import arrival_deltas, stock_level_ensure
+from inventory.services.stock import apply_releasing_expired_holds, arrival_deltas, stock_level_ensure
 from omnichannel.errors import InvalidTransition
 
 S = Transfer.Status
@@ -87,8 +87,9 @@ def _quantities(transfer: Transfer, given: Mapping[str, int], lines: dict[str, T
 
 def transfer_ship(transfer: Transfer, *, actor: str = "", shipped: Mapping[str, int] | None = None) -> Transfer:
     """Ship a requested transfer: per line, `shipped[sku_code]` units (default: all requested,
-    never more) leave the source's on_hand and become incoming at the destination. Every line
-    ships or none: InsufficientStock lists the short lines (the caller rolls back)."""
+    never more) leave the source's on_hand and become incoming at the destination. Only
+    available units ship (expired checkout holds at the source are released for them). Every
+    line ships or none: InsufficientStock lists the short lines (the caller rolls back)."""
     transfer = _locked(transfer, {S.REQUESTED}, "ship")
     lines = _lines_by_code(transfer)
     quantities = {code: line.quantity_requested for code, line in lines.items()}
@@ -121,11 +122,12 @@ def _move_to_transit(transfer: Transfer, lines: list[tuple[TransferLine, int]], 
                       line))
     short = [line for line, _ in lines if line.sku_id not in source_levels]
     for level_id, deltas, reason, guard, line in sorted(steps, key=lambda step: step[0]):
-        if not ledger.apply(level_id, deltas, reason, guard=guard, ref=ref, actor=actor):
+        if not apply_releasing_expired_holds(level_id, deltas, reason, guard=guard, ref=ref, actor=actor):
             short.append(line)
     if short:
         wanted = {line.pk: qty for line, qty in lines}
-        available = {level.sku_id: level.available for level in source_levels.values()}
+        available = {level.sku_id: level.available for level in
+                     StockLevel.objects.filter(pk__in=[level.pk for level in source_levels.values()])}
         raise InsufficientStock([Shortage(line.sku.code, wanted[line.pk], available.get(line.sku_id, 0))
                                  for line in short])
 

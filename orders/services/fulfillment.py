@@ -113,6 +113,9 @@ def _correct_stock(fulfillment: Fulfillment, allocations: list[Allocation], reas
             inventory_services.stock_count(level, counted, actor=actor, reference_id=fulfillment.number,
                                            note="Rejected: not in stock")
         else:
+            if level.available < missing[sku_id]:  # an expired checkout hold's units are sellable: damageable
+                inventory_services.holds_release_expired(stock_level_ids=[level.pk])
+                level.refresh_from_db()
             units = min(missing[sku_id], level.available)
             if units:
                 inventory_services.stock_move_state(level, "available", "damaged", units, "damaged", actor=actor,

@@ -2,13 +2,15 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from omnichannel.timeofday import TimeOfDaySerializerField
 from warehouse.services.receiving import MAX_UNITS
 
 
 class WaveIn(serializers.Serializer):
     location = serializers.CharField(help_text="Location code.")
     delivery_method = serializers.ChoiceField(choices=["", "ship", "pickup", "same_day"], required=False, default="")
-    cutoff_before = serializers.TimeField(required=False, allow_null=True, default=None)
+    cutoff_before = TimeOfDaySerializerField(required=False, allow_null=True, default=None,
+                                             help_text="Carrier cutoff at or before: HH:MM, HH.MM or HH:MM:SS.")
     batch_size = serializers.IntegerField(required=False, default=6, min_value=1, max_value=20)
 
 

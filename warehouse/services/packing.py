@@ -18,7 +18,7 @@ from inventory.models import Location, Sku
 from orders import services as order_services
 from orders.models import DeliveryMethod, Fulfillment
 from orders.services import floor as order_floor
-from warehouse import engine
+from warehouse import engine, selectors
 from warehouse.engine.cartonisation import items_weight
 from warehouse.errors import NotReady, TooMany, UnknownCode, WrongItem
 from warehouse.models import BoxType, PackedItem, PackingBox, Tote
@@ -40,6 +40,11 @@ def packing_find(location: Location, code: str) -> Fulfillment:
     if not found:
         raise UnknownCode(f"No tote, order or fulfillment {code!r} here.", field="code")
     ready = [f for f in found if f.status == FS.PICKED]
+    cancelled = [f for f in found if f.status == FS.CANCELLED] if not ready else []
+    put_back = [card for f in cancelled for card in selectors.put_backs_open(location, f.pk)]
+    if put_back:  # the packer scanned the tote of an order cancelled after its picking
+        raise NotReady(f"Order {put_back[0].order_number} was cancelled: do not pack it, put back "
+                       f"{', '.join(put_back[0].lines)}.", field="code")
     if not ready:
         raise NotReady(f"{found[0].number} is {found[0].status}, not waiting for packing.", field="code")
     return ready[0]

@@ -30,16 +30,10 @@ from orders.services import floor as order_floor
 from transport import selectors as transport_selectors
 from warehouse import engine
 from warehouse.errors import NoBins, NothingToPick, NotReady, TooMany, WrongBin, WrongItem
-from warehouse.models import Bin, BinStock, PickList, PickTask, Tote, Wave
-from warehouse.services.binstock import (
-    bin_add,
-    bin_move,
-    bin_take,
-    bins_units_left,
-    floor_books_bins,
-    special_bin,
-)
+from warehouse.models import Bin, BinStock, PickList, PickTask, PutBack, Tote, Wave
+from warehouse.services.binstock import bin_move, bin_take, bins_units_left, floor_books_bins, special_bin
 from warehouse.services.numbers import new_number
+from warehouse.services.putback import put_back_line, tasks_put_back
 from warehouse.services.scan import sku_by_scan
 
 logger = logging.getLogger(__name__)
@@ -288,26 +282,24 @@ def pick_list_drop_cancelled(pick_list: PickList, *, actor: str) -> list[str]:
     """Take the totes whose order was cancelled meanwhile off the walk: their open tasks
     close as cancelled (so they no longer stand first in the walk and block the other
     orders), and the units already picked into them go back, in the books, from the packing
-    bin to the bins they were picked from. Returns what the picker must do, a line per tote
-    (put the units back); nothing if no tote was dropped. Caller holds a transaction."""
+    bin to the bins they were picked from (`putback.tasks_put_back`, recorded as done by the
+    picker). Returns what the picker must do, a line per tote (put the units back); nothing
+    if no tote was dropped. Caller holds a transaction."""
     tote_ids = list(Tote.objects.filter(pick_list=pick_list, fulfillment__status=FS.CANCELLED,
                                         tasks__status=T.OPEN).values_list("pk", flat=True).distinct())
     if not tote_ids:
         return []
-    outbound = special_bin(pick_list.location_id, Bin.Kind.OUTBOUND)
     notes = []
     for tote in Tote.objects.filter(pk__in=tote_ids).order_by("position"):
         fulfillment = order_services.fulfillment_lock(tote.fulfillment_id)  # the order first, as every floor write
         tasks = list(PickTask.objects.select_for_update(of=("self",)).filter(tote=tote)
-                     .select_related("bin", "sku").order_by("sequence", "pk"))
+                     .select_related("bin", "sku", "tote").order_by("sequence", "pk"))
         if fulfillment.status != FS.CANCELLED or not any(task.status == T.OPEN for task in tasks):
             continue  # another request took it off meanwhile
         PickTask.objects.filter(tote=tote, status=T.OPEN).update(status=T.CANCELLED)
-        back = []
-        for task in tasks:
-            if task.picked and outbound is not None and bin_take(outbound.pk, task.sku_id, task.picked):
-                bin_add(task.bin_id, task.sku_id, task.picked)
-                back.append(f"{task.picked} × {task.sku.code} to bin {task.bin.code}")
+        put_back = set(PutBack.objects.filter(pick_task__tote=tote).values_list("pick_task_id", flat=True))
+        back = [put_back_line(row) for row in tasks_put_back([t for t in tasks if t.pk not in put_back],
+                                                             done_by=actor)]
         what = f"put back {', '.join(back)}." if back else "nothing was picked for it yet."
         notes.append(f"Order {fulfillment.order.number} was cancelled: tote {tote.code} is off this list; {what}")
         logger.info("pick list %s: tote %s dropped (order %s cancelled) by %s", pick_list.number, tote.code,

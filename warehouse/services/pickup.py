@@ -8,14 +8,12 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Q
 
-from inventory.models import Location, Sku
+from inventory.models import Location
 from orders import services as order_services
 from orders.models import Fulfillment, Order
 from orders.services import floor as order_floor
 from warehouse.errors import UnknownCode
-from warehouse.models import Bin
-from warehouse.services.binstock import bin_add, bin_take, bins_units_left, floor_books_bins, special_bin
-from warehouse.services.receiving import putaway_suggestion
+from warehouse.services.binstock import bins_units_left, floor_books_bins
 
 FS = Fulfillment.Status
 EXPIRY_ACTOR = "system:pickup-expiry"
@@ -54,27 +52,14 @@ def _units(fulfillment: Fulfillment) -> dict[int, int]:
 
 def pickups_cancel_uncollected(now: datetime, *, limit: int = 200) -> list[Order]:
     """Cancel the orders whose pickup waited longer than the channel's pickup_hold_days: their
-    units are released (sellable again), go back from the pickup shelf (outbound bin) to a
-    storage bin, and the customer hears `order.cancelled`. One transaction each."""
+    units are released (sellable again), go back in the books from the pickup shelf (outbound
+    bin) to the bins they were picked from and are listed at the packing station to put back
+    (orders' cancel, through `warehouse.services.bins_put_back_cancelled`), and the customer
+    hears `order.cancelled`. One transaction each."""
     cancelled = []
     for fulfillment_id in order_floor.uncollected_pickups(now, limit):
-        with transaction.atomic():
-            fulfillment = Fulfillment.objects.select_related("location").get(pk=fulfillment_id)
-            units = _units(fulfillment)
-            with floor_books_bins():
-                order = order_floor.pickup_expire(fulfillment_id, now=now, actor=EXPIRY_ACTOR)
-            if order is not None:
-                _back_to_shelf(fulfillment.location, units)
+        with transaction.atomic(), floor_books_bins():
+            order = order_floor.pickup_expire(fulfillment_id, now=now, actor=EXPIRY_ACTOR)
         if order is not None:
             cancelled.append(order)
     return cancelled
-
-
-def _back_to_shelf(location: Location, units: dict[int, int]) -> None:
-    outbound = special_bin(location.pk, Bin.Kind.OUTBOUND)
-    if outbound is None:
-        return
-    for sku in Sku.objects.filter(pk__in=units).order_by("pk"):
-        shelf = putaway_suggestion(location.pk, sku)
-        if shelf is not None and bin_take(outbound.pk, sku.pk, units[sku.pk]):
-            bin_add(shelf.pk, sku.pk, units[sku.pk])

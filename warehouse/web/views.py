@@ -16,18 +16,18 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.dateparse import parse_time
 from django.views.decorators.http import require_http_methods
 
 from inventory.models import Location
 from omnichannel.errors import DomainError, ValidationFailed
 from omnichannel.permissions import Principal, principal_for_user
+from omnichannel.timeofday import TimeOfDayInvalid, parse_time_of_day
 from transport.models import Carrier
 from warehouse import selectors
 from warehouse.documents import packing_slip_pdf
 from warehouse.errors import UnknownCode
 from warehouse.models import ReturnLine
-from warehouse.services import manifest, packing, picking, pickup, receiving, returns
+from warehouse.services import manifest, packing, picking, pickup, putback, receiving, returns
 
 LOGIN_URL = "/wms/login/"
 LOCATION_KEY = "wms_location_id"
@@ -150,18 +150,15 @@ def waves(request: HttpRequest) -> HttpResponse:
 
 
 def _cutoff(value: str) -> tuple[time | None, DomainError | None]:
-    """The typed cutoff, or None when left empty; anything else that is not a time of day is
-    refused (not a 500, and not read as "no cutoff", which would release all the work)."""
-    value = value.strip()
-    if not value:
+    """The typed cutoff ("15:30", "15.30", "15:30:00"; omnichannel.timeofday), or None when left
+    empty; anything else is refused (not a 500, not read as "no cutoff", which would release all
+    the work, and not "15.30" read as 15:00:00.3)."""
+    if not value.strip():
         return None, None
     try:
-        parsed = parse_time(value)
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        return None, ValidationFailed(f"{value!r} is not a time of day (HH:MM).", field="cutoff_before")
-    return parsed, None
+        return parse_time_of_day(value), None
+    except TimeOfDayInvalid as exc:
+        return None, ValidationFailed(str(exc), field="cutoff_before")
 
 
 # --- picking -------------------------------------------------------------------------------------------
@@ -228,13 +225,23 @@ def pick(request: HttpRequest, pk: int) -> HttpResponse:
 @floor_view
 @require_http_methods(["GET", "POST"])
 def pack_start(request: HttpRequest) -> HttpResponse:
+    """Scan a tote to pack it; below, what waits for packing and, first, the cancelled
+    orders whose picked units must go back to their shelves (confirmed with a tap)."""
     location = request.location  # type: ignore[attr-defined]
     error = None
+    if request.method == "POST" and request.POST.get("step") == "put_back":
+        fulfillment_id = _int(request.POST.get("fulfillment"), 0) or 0
+        cards = selectors.put_backs_open(location, fulfillment_id)
+        done, _ = run(lambda: putback.put_back_confirm(location, fulfillment_id, actor=actor(request)))
+        if done and cards:
+            messages.success(request, f"Order {cards[0].order_number}: units back on their shelves")
+        return HttpResponseRedirect(reverse("wms:pack-start"))
     if request.method == "POST":
         found, error = run(lambda: packing.packing_find(location, request.POST.get("code", "")))
         if error is None:
             return HttpResponseRedirect(reverse("wms:pack", args=[found.pk]))
-    return screen(request, "warehouse/pack_start.html", {"to_pack": selectors.to_pack(location)}, error)
+    return screen(request, "warehouse/pack_start.html", {
+        "to_pack": selectors.to_pack(location), "put_backs": selectors.put_backs_open(location)}, error)
 
 
 @floor_view
@@ -281,6 +288,8 @@ def _pack_context(fulfillment) -> dict[str, Any]:
         "expected_weight": packing.box_expected_weight(current, suggested) if current else None,
         "box_types": fulfillment.location.box_types.filter(is_active=True),
         "is_pickup": fulfillment.order.delivery_method == "pickup",
+        "put_backs": selectors.put_backs_open(fulfillment.location, fulfillment.pk)
+        if fulfillment.status == "cancelled" else [],
     }
 
 
