@@ -13,7 +13,7 @@ from channels_sync.models import InboundMessage, SalesChannel
 from omnichannel import rawsql
 from omnichannel.errors import DomainError
 from omnichannel.idempotency import idempotency_lookup, idempotency_record, request_hash
-from omnichannel.inserts import insert_all, insert_sql, mark_saved
+from omnichannel.inserts import Extra, insert_all, insert_sql, mark_saved
 from omnichannel.models import IdempotencyRecord
 from orders import services as order_services
 from orders.models import Order
@@ -140,14 +140,21 @@ def _place(data: OrderInput, ctx: ChannelContext, message: InboundMessage, scope
            render, arrival: Arrival | None, *, optimistic: bool) -> CaptureResult:
     """The capture's transaction: the order placed, its answer stored under the key, the
     message marked."""
+    # Optimistic on Postgres: the order's last writes wait for the answer, and go in one statement with it.
+    deferred = order_services.DeferredWrites() if optimistic and connection.vendor == "postgresql" else None
     with transaction.atomic():
         if arrival is not None and arrival.looked_up and arrival.external_id == data.external_id:  # as validated
-            order, created = order_services.order_place(data, ctx, existing_id=arrival.order_id, optimistic=optimistic)
+            order, created = order_services.order_place(data, ctx, existing_id=arrival.order_id, optimistic=optimistic,
+                                                        deferred=deferred)
         else:
-            order, created = order_services.order_place(data, ctx, optimistic=optimistic)
+            order, created = order_services.order_place(data, ctx, optimistic=optimistic, deferred=deferred)
         result = CaptureResult(201 if created else 200, render(order), order.number)
-        _settle(message.pk, InboundMessage.Status.PROCESSED if created else InboundMessage.Status.DUPLICATE,
-                order.number, idempotency_record(scope, key, body_hash, result.status, result.body) if key else None)
+        status = InboundMessage.Status.PROCESSED if created else InboundMessage.Status.DUPLICATE
+        record = idempotency_record(scope, key, body_hash, result.status, result.body) if key else None
+        if deferred is not None and deferred.pending:
+            deferred.write([_settle_sql(message.pk, status, order.number, record)])
+        else:
+            _settle(message.pk, status, order.number, record)
     return result
 
 
@@ -159,9 +166,18 @@ def _settle(message_id: int, status: str, order_number: str, record: Idempotency
             insert_all([record])
         inbound_mark(message_id, status, order_number=order_number)
         return
+    before, update, params = _settle_sql(message_id, status, order_number, record)
+    rawsql.fetch(f"WITH {', '.join(before)} {update}" if before else update, params)
+
+
+def _settle_sql(message_id: int, status: str, order_number: str, record: IdempotencyRecord | None) -> Extra:
+    """Postgres: `_settle`'s statement, for `inserts.Together.run` (the record's INSERT
+    as a CTE `k`, the message's UPDATE returning 1)."""
+    update, params = rawsql.update_sql(InboundMessage, [message_id], _mark_values(status, None, order_number))
+    if record is None:
+        return [], f"{update} RETURNING 1", params
     insert, insert_params = insert_sql([record])
-    update, update_params = rawsql.update_sql(InboundMessage, [message_id], _mark_values(status, None, order_number))
-    rawsql.fetch(f"WITH k AS ({insert}) {update} RETURNING 1", [*insert_params, *update_params])
+    return [f"k AS ({insert})"], f"{update} RETURNING 1", [*insert_params, *params]
 
 
 def _mark_values(status: str, result: Any, order_number: str) -> dict[str, Any]:

@@ -135,6 +135,52 @@ def insert_all_together(groups: Sequence[Sequence[Model]]) -> None:
             _take_related_keys(objs)
             insert_all(objs)
         return
+    together(groups).run()
+
+
+# A statement to run with others in one (`Together.run`): the CTEs it needs, as `name AS (...)`
+# (names other than e<n> and i<n>, and other than the other statements' own), the statement
+# (one that returns one value per row, which casts to bigint), and the parameters of both in
+# that order. A data-modifying statement cannot have a WITH of its own inside another's.
+Extra = tuple[Sequence[str], str, Sequence[Any]]
+
+
+class Together:
+    """The statement of `insert_all_together` on Postgres, built (each row's values prepared,
+    `auto_now_add` fields set on the instances) and not run yet: `run()` runs it, with other
+    statements of the caller's if any. Built by `together()`."""
+
+    def __init__(self, groups: list[list[Model]], ctes: list[str], selects: list[str], params: list[Any]) -> None:
+        self.groups, self.ctes, self.selects, self.params = groups, ctes, selects, params
+
+    def run(self, extra: Sequence[Extra] = ()) -> list[list[Any]]:
+        """Insert the rows and set their pks, in one statement with `extra`: other statements
+        run as CTEs of it, so they commit or fail with the rows. Returns the values each of
+        `extra` returned (a list per statement, in no particular order)."""
+        ctes: list[str] = []
+        for index, (before, sql, _) in enumerate(extra):
+            ctes += [*before, f"e{index}(value) AS ({sql})"]
+        ctes += self.ctes
+        selects = [f"SELECT {-1 - index}, CAST(value AS bigint) FROM e{index}"  # noqa: S608 - no input
+                   for index in range(len(extra))] + self.selects
+        params = [value for _, _, values in extra for value in values] + self.params
+        found: dict[int, list[Any]] = {index: [] for index in range(-len(extra), len(self.groups))}
+        with connection.cursor() as cursor:
+            cursor.execute(f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)}", params)
+            for index, value in cursor.fetchall():
+                found[index].append(value)
+        for index, objs in enumerate(self.groups):  # keys are drawn in row order within a statement
+            mark_saved(objs, sorted(found[index]))
+        for objs in self.groups:
+            _take_related_keys(objs)
+        return [found[-1 - index] for index in range(len(extra))]
+
+
+def together(groups_given: Sequence[Sequence[Model]]) -> Together:
+    """The statement of `insert_all_together` for `groups` (at least one row), on Postgres."""
+    groups = [list(objs) for objs in groups_given if objs]
+    if connection.vendor != "postgresql" or not groups:
+        raise ValueError("together(): Postgres only, and some rows")
     quote = connection.ops.quote_name
     position: dict[int, tuple[int, int]] = {}  # id(instance) -> (group, row): where a link may point
     ctes, selects, params = [], [], []
@@ -150,15 +196,7 @@ def insert_all_together(groups: Sequence[Sequence[Model]]) -> None:
         selects.append(f"SELECT {index}, {pk} FROM i{index}")  # noqa: S608 - identifiers from the model
         params += values
         position.update({id(obj): (index, row) for row, obj in enumerate(objs)})
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(ctes)} {' UNION ALL '.join(selects)}", params)
-        found: dict[int, list[Any]] = {index: [] for index in range(len(groups))}
-        for index, pk in cursor.fetchall():
-            found[index].append(pk)
-    for index, objs in enumerate(groups):  # keys are drawn in row order within a statement
-        mark_saved(objs, sorted(found[index]))
-    for objs in groups:
-        _take_related_keys(objs)
+    return Together(groups, ctes, selects, params)
 
 
 def _foreign_keys(meta) -> list[models.ForeignKey]:

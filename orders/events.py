@@ -9,6 +9,7 @@ from django.db.models import Model
 
 from omnichannel import outbox
 from omnichannel.inserts import insert_all_together
+from omnichannel.models import OutboxEvent
 from orders.models import Fulfillment, Order, OrderEvent
 
 ORDER_PLACED = "order.placed"
@@ -105,6 +106,15 @@ class Timeline:
     def write(self, *, with_rows: Sequence[Sequence[Model]] = ()) -> None:
         """Insert what was added, and `with_rows` (other new rows, a list per model, which
         the entries' rows may point at), together. Caller holds a transaction."""
+        groups, events = self.rows_to_write(with_rows=with_rows)
+        insert_all_together(groups)  # one statement on Postgres
+        outbox.published(events)
+
+    def rows_to_write(self, *, with_rows: Sequence[Sequence[Model]] = ()) -> tuple[list[Sequence[Model]],
+                                                                                  list[OutboxEvent]]:
+        """What `write()` inserts, for a caller that inserts it in a statement of its own: the
+        rows (a list per model) and, last among them, the outbox events, which the caller hands
+        to `outbox.published` once they are inserted."""
         rows, published = self.rows, self.published
         self.rows, self.published = [], []
         link = OrderEvent._meta.get_field("fulfillment")
@@ -115,5 +125,4 @@ class Timeline:
             row.payload = _keys(row.payload)
         published = [(t, a, i, _keys(body)) for t, a, i, body in published]
         events = outbox.unsaved(published)
-        insert_all_together([*with_rows, rows, events])  # one statement on Postgres
-        outbox.published(events)
+        return [*with_rows, rows, events], events

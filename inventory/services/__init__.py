@@ -22,6 +22,7 @@ from inventory.services.reservations import (
     reservations_release,
     stock_reserve,
     stock_take,
+    stock_take_sql,
 )
 from inventory.services.stock import (
     MOVE_STATES,
@@ -50,6 +51,6 @@ __all__ = [
     "pos_sale",
     "reservations_commit", "reservations_release",
     "stock_adjust", "stock_count", "stock_export", "stock_import", "stock_level_ensure", "stock_move_state",
-    "stock_receive", "stock_reserve", "stock_set", "stock_take", "reservation_rows",
+    "stock_receive", "stock_reserve", "stock_set", "stock_take", "stock_take_sql", "reservation_rows",
     "transfer_cancel", "transfer_receive", "transfer_request", "transfer_ship",
 ]

@@ -111,6 +111,17 @@ def _take_locked_in_order(per_level: dict[int, int], now: datetime) -> set[int]:
     key checks of other transactions' reservations on these rows (FOR KEY SHARE, run at
     their COMMIT), and a transaction committing while it holds a level this one waits for
     would deadlock with it."""
+    (lock,), sql, params = stock_take_sql(per_level, now)
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {lock} {sql}", params)
+        return {row[0] for row in cursor.fetchall()}
+
+
+def stock_take_sql(per_level: dict[int, int], now: datetime) -> tuple[list[str], str, list[Any]]:
+    """Postgres: `_take_locked_in_order`'s statement, for a caller that runs it inside a
+    larger statement of its own (`inserts.Together.run`; then checks that every level came
+    back, or rolls its transaction back: nothing is given back or tried again). Its CTE (the
+    lock, named `l`), the UPDATE, and the parameters of both."""
     ids = sorted(per_level)
     table = StockLevel._meta.db_table
     params: list[Any] = []
@@ -119,13 +130,11 @@ def _take_locked_in_order(per_level: dict[int, int], now: datetime) -> set[int]:
     for level_id in ids:
         params += [level_id, per_level[level_id]]
     values = ", ".join(["(CAST(%s AS bigint), CAST(%s AS integer))"] * len(ids))
-    sql = (f"WITH l AS MATERIALIZED (SELECT id FROM {table} WHERE {these} ORDER BY id FOR NO KEY UPDATE) "  # noqa: S608
-           f"UPDATE {table} s SET reserved = s.reserved + v.q, updated_at = %s FROM (VALUES {values}) AS v(id, q), l "
+    lock = f"l AS MATERIALIZED (SELECT id FROM {table} WHERE {these} ORDER BY id FOR NO KEY UPDATE)"  # noqa: S608
+    sql = (f"UPDATE {table} s SET reserved = s.reserved + v.q, updated_at = %s FROM (VALUES {values}) AS v(id, q), l "  # noqa: S608
            "WHERE s.id = v.id AND l.id = v.id "
            "AND s.on_hand - s.reserved - s.safety_stock - s.damaged - s.quality_control >= v.q RETURNING s.id")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {row[0] for row in cursor.fetchall()}
+    return [lock], sql, params
 
 
 def _take_again(level_id: int, quantity: int, now: datetime) -> bool:

@@ -74,6 +74,17 @@ def take_plan(needs: list[tuple[OrderLine, int]], plan: Plan, *, actor: str,
     record it, [reservations, ledger movements, allocations], are returned unsaved for the
     caller to insert (`insert_all_together`, alone or with its own rows) in this transaction.
     Empty when the plan takes nothing."""
+    per_level, rows = plan_rows(needs, plan, actor=actor, fulfillments=fulfillments)
+    if per_level:
+        inventory_services.stock_take(per_level)
+    return rows
+
+
+def plan_rows(needs: list[tuple[OrderLine, int]], plan: Plan, *, actor: str,
+              fulfillments: dict[int, Fulfillment] | None = None) -> tuple[dict[int, int], list[Sequence[Model]]]:
+    """`take_plan` without taking the stock: the units to take per stock level (for
+    `stock_take`, or `stock_take_sql` in the caller's own statement) and the rows. Raises
+    InsufficientStock if the plan names a stock level it did not read (a race: plan again)."""
     remaining = {loc: dict(skus) for loc, skus in plan.take.items()}
     wanted: list[tuple[OrderLine, int, int]] = []  # (line, location_id, qty)
     for line, need in needs:
@@ -86,7 +97,7 @@ def take_plan(needs: list[tuple[OrderLine, int]], plan: Plan, *, actor: str,
                 need -= got
                 wanted.append((line, loc_id, got))
     if not wanted:
-        return []
+        return {}, []
     pairs = {(loc, line.sku_id) for line, loc, _ in wanted}
     levels = {pair: plan.level_ids[pair] for pair in pairs if pair in plan.level_ids}
     if len(levels) < len(pairs):  # e.g. units the order holds where nothing else is available
@@ -98,7 +109,6 @@ def take_plan(needs: list[tuple[OrderLine, int]], plan: Plan, *, actor: str,
     per_level: dict[int, int] = defaultdict(int)
     for request in requests:
         per_level[request.stock_level_id] += request.quantity
-    inventory_services.stock_take(per_level)
     reservations, movements = inventory_services.reservation_rows(
         requests, reference_type=RESERVATION_REFERENCE, actor=actor)
     allocations = [
@@ -106,7 +116,7 @@ def take_plan(needs: list[tuple[OrderLine, int]], plan: Plan, *, actor: str,
                    fulfillment=(fulfillments or {}).get(loc))
         for (line, loc, qty), res in zip(wanted, reservations, strict=True)
     ]
-    return [reservations, movements, allocations]
+    return dict(per_level), [reservations, movements, allocations]
 
 
 def plan_for(order: Order, needs: dict[int, int], *, exclude: Iterable[int] = (),

@@ -10,19 +10,22 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Model
+from django.utils import timezone
 
 from inventory import selectors as inventory_selectors
+from inventory import services as inventory_services
 from inventory.errors import InsufficientStock, QuantityInvalid, Shortage, UnknownSku
 from inventory.models import Location, Sku
 from inventory.selectors import StockRow
-from omnichannel import rawsql
+from omnichannel import outbox, rawsql
 from omnichannel.errors import ValidationFailed
-from omnichannel.inserts import insert_with_children
+from omnichannel.inserts import Extra, Together, insert_with_children, together
+from omnichannel.models import OutboxEvent
 from orders import events
 from orders.customers import customer_match
 from orders.errors import AddressRequired, PickupNotPossible
 from orders.models import DeliveryMethod, Order, OrderLine
-from orders.services.allocation import plan_for, take_plan
+from orders.services.allocation import plan_for, plan_rows, take_plan
 from orders.services.inputs import ChannelContext, OrderInput
 from orders.services.numbers import new_order_number
 
@@ -81,8 +84,39 @@ class PlacementRaced(Exception):  # noqa: N818 - a signal to the caller, not an 
     back and places the order again with `optimistic=False`."""
 
 
+class DeferredWrites:
+    """The last writes of an optimistic placement on Postgres, left to the caller to run in
+    its own last statement (`order_place(deferred=...)`, then `write()`): the stock taken,
+    and the reservations, ledger rows, timeline and outbox events. The stock's row locks are
+    then held only from that statement to the commit, and two round trips are saved. The
+    rows are prepared already (the timeline's times set), so the caller can render the order
+    first."""
+
+    def __init__(self) -> None:
+        self.statement: Together | None = None
+        self.per_level: dict[int, int] = {}
+        self.events: list[OutboxEvent] = []
+
+    @property
+    def pending(self) -> bool:
+        return self.statement is not None
+
+    def write(self, extra: Sequence[Extra] = ()) -> list[list[Any]]:
+        """Take the stock and insert the rows in one statement with `extra` (see
+        `Together.run`); what each of `extra` returned. Raises PlacementRaced when a stock
+        level no longer had the units: the caller's transaction must roll back whole."""
+        if self.statement is None:
+            raise ValueError("nothing deferred")
+        take = [inventory_services.stock_take_sql(self.per_level, timezone.now())] if self.per_level else []
+        found = self.statement.run([*take, *extra])
+        if take and len(found[0]) < len(self.per_level):
+            raise PlacementRaced
+        outbox.published(self.events)
+        return found[len(take):]
+
+
 def order_place(data: OrderInput, ctx: ChannelContext, *, existing_id: int | None = _UNREAD,
-                optimistic: bool = False) -> tuple[Order, bool]:
+                optimistic: bool = False, deferred: DeferredWrites | None = None) -> tuple[Order, bool]:
     """Create the order and reserve its stock, or change nothing.
 
     Returns (order, created). The same (channel, external_id) returns the existing order
@@ -94,7 +128,11 @@ def order_place(data: OrderInput, ctx: ChannelContext, *, existing_id: int | Non
     plan is then made again. Each attempt runs in a savepoint, whose rollback also lets go
     of the stock rows the attempt locked (held, they could deadlock the next attempt).
     `optimistic`: the first attempt runs without one (two round trips fewer) and a lost race
-    raises PlacementRaced instead, for a caller whose transaction is this placement alone."""
+    raises PlacementRaced instead, for a caller whose transaction is this placement alone.
+    `deferred` (optimistic, Postgres): a new order's stock is not taken and its last rows not
+    written, but left in it for the caller's own last statement (`DeferredWrites.write`)."""
+    if deferred is not None and not optimistic:
+        raise ValueError("deferred writes are for an optimistic placement")
     if existing_id is _UNREAD:
         existing = order_get_by_external_id(ctx.channel_id, data.external_id)
     else:
@@ -107,16 +145,24 @@ def order_place(data: OrderInput, ctx: ChannelContext, *, existing_id: int | Non
     if created is None:  # a concurrent request with the same external id won the race
         return order_get_by_external_id(ctx.channel_id, data.external_id), False  # type: ignore[return-value]
     order, lines = created  # the rows inserted (pks set, sku attached)
-    backordered, stock_rows = _guarantee_stock(order, lines, ctx, optimistic, stock)
+    backordered, stock_rows, per_level = _guarantee_stock(order, lines, ctx, optimistic, stock,
+                                                          defer=deferred is not None)
     if backordered:
         for line in lines:
             if line.backordered_quantity:
                 OrderLine.objects.filter(pk=line.pk).update(backordered_quantity=line.backordered_quantity)
-    timeline = events.record_many(order, [
+    entries: list[dict[str, Any]] = [
         {"type": events.ORDER_PLACED, "status_to": order.status,
          "payload": {"backordered_units": backordered, "lines": len(lines)}},
         {"type": events.ORDER_CONFIRMED, "message": "Order confirmed"},
-    ], actor=ctx.actor, with_rows=stock_rows)  # one statement on Postgres
+    ]
+    if deferred is None:
+        timeline = events.record_many(order, entries, actor=ctx.actor, with_rows=stock_rows)  # one statement
+    else:
+        rows = events.Timeline()
+        timeline = rows.add(order, entries, actor=ctx.actor)
+        groups, deferred.events = rows.rows_to_write(with_rows=stock_rows)
+        deferred.statement, deferred.per_level = together(groups), per_level
     # What a fresh order's detail needs is in memory: the caller can render it without re-reading.
     order._prefetched_objects_cache = {"lines": lines, "events": timeline, "fulfillments": []}  # type: ignore[attr-defined]
     return order, True
@@ -149,11 +195,13 @@ def _create_order(data: OrderInput, ctx: ChannelContext, skus: dict[str, Sku], p
 
 
 def _guarantee_stock(order: Order, lines: list[OrderLine], ctx: ChannelContext, optimistic: bool,
-                     stock: list[StockRow] | None) -> tuple[int, list[Sequence[Model]]]:
-    """Reserve every unit provisionally (nearest stock first). Returns the backordered units
-    and the unsaved rows that record the reservations, for the caller to insert with its own
-    (`take_plan`: the stock itself is taken already). `stock`: rows read with the SKUs, for
-    the first plan (a plan made again reads afresh)."""
+                     stock: list[StockRow] | None, *, defer: bool = False
+                     ) -> tuple[int, list[Sequence[Model]], dict[int, int]]:
+    """Reserve every unit provisionally (nearest stock first). Returns the backordered units,
+    the unsaved rows that record the reservations, for the caller to insert with its own
+    (`take_plan`: the stock itself is taken already), and, with `defer` (optimistic only),
+    the units per stock level that are left for the caller to take (else empty). `stock`:
+    rows read with the SKUs, for the first plan (a plan made again reads afresh)."""
     needs: dict[int, int] = defaultdict(int)
     for line in lines:
         needs[line.sku_id] += line.quantity
@@ -163,8 +211,11 @@ def _guarantee_stock(order: Order, lines: list[OrderLine], ctx: ChannelContext, 
         if plan.unfilled and not ctx.allow_backorder:
             raise InsufficientStock(_shortages(lines, needs, plan.unfilled))
         wanted = [(line, line.quantity) for line in lines]
+        per_level: dict[int, int] = {}
         try:
-            if optimistic:
+            if defer:
+                per_level, rows = plan_rows(wanted, plan, actor=ctx.actor)
+            elif optimistic:
                 rows = take_plan(wanted, plan, actor=ctx.actor)
             else:
                 with transaction.atomic():
@@ -174,7 +225,7 @@ def _guarantee_stock(order: Order, lines: list[OrderLine], ctx: ChannelContext, 
                 raise PlacementRaced from None
             continue  # another order took the stock between read and take: plan again
         _mark_backorders(lines, plan.unfilled)
-        return plan.unfilled_units, rows
+        return plan.unfilled_units, rows, per_level
     raise InsufficientStock(_shortages(lines, needs, dict(needs)))
 
 
