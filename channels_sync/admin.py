@@ -3,6 +3,8 @@ short prefix of their hash is shown; inbound messages and webhooks are read-only
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin
 from django.utils.safestring import SafeString
@@ -19,10 +21,16 @@ class SalesChannelForm(forms.ModelForm):
     class Meta:
         model = SalesChannel
         fields = ["code", "name", "kind", "short_stock_policy", "webhook_url", "webhook_secret", "pickup_hold_days",
-                  "is_active"]
+                  "feeding_locations", "buffer_units", "buffer_percent", "is_active"]
 
     def clean_webhook_secret(self) -> str:
         return self.cleaned_data["webhook_secret"] or (self.instance.webhook_secret if self.instance.pk else "")
+
+    def clean_buffer_percent(self) -> Decimal:
+        percent = self.cleaned_data["buffer_percent"]
+        if percent is not None and not Decimal(0) <= percent <= Decimal(100):
+            raise forms.ValidationError("A percentage from 0 to 100.")
+        return percent
 
 
 @admin.register(SalesChannel)
@@ -32,6 +40,7 @@ class SalesChannelAdmin(admin.ModelAdmin):
     list_filter = ["kind", "short_stock_policy", "is_active"]
     search_fields = ["code", "name"]
     ordering = ["code"]
+    filter_horizontal = ["feeding_locations"]
 
     @admin.display(boolean=True, description="webhook")
     def has_webhook(self, obj: SalesChannel) -> bool:

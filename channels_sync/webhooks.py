@@ -94,10 +94,12 @@ def webhook_deliver(delivery_id: int) -> bool:
                                      headers=headers)
     status_code, error = None, ""
     try:
-        with urllib.request.urlopen(request, timeout=cast(float, settings.OMNICHANNEL["WEBHOOK_TIMEOUT_S"])) as response:  # noqa: S310 - scheme checked above
+        with _OPENER.open(request, timeout=cast(float, settings.OMNICHANNEL["WEBHOOK_TIMEOUT_S"])) as response:
             status_code = response.status
     except urllib.error.HTTPError as exc:
         status_code, error = exc.code, f"HTTP {exc.code}"
+        if 300 <= exc.code < 400:
+            error += f": redirected to {exc.headers.get('Location', '?')}; set the channel's webhook URL to it"
     except (urllib.error.URLError, OSError) as exc:
         error = repr(exc)
     delivered = status_code is not None and 200 <= status_code < 300
@@ -112,6 +114,17 @@ def webhook_deliver(delivery_id: int) -> bool:
 
 class WebhookFailed(Exception):
     pass
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer, not a delivery: urllib would follow a 301/302/303 to a POST
+    with a GET without the body, and a 200 to that GET marked the webhook delivered."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # urllib raises the 3xx as an HTTPError
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
 
 
 def webhook_give_up(delivery_id: int) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -32,6 +33,17 @@ class CarrierService(models.Model):
     def __str__(self) -> str:
         return f"{self.carrier.name} {self.name}"
 
+    def clean(self) -> None:
+        """What the carrier adapter refuses to load (transport.carriers.builtin.config), refused here
+        first so the admin names the field instead of the service silently dropping out of rate shopping."""
+        errors = {}
+        if self.is_same_day and self.transit_days:
+            errors["transit_days"] = "A same-day service delivers the day it leaves: 0 transit days."
+        if self.max_distance_km is not None and self.max_distance_km < 0:
+            errors["max_distance_km"] = "The range cannot be negative."
+        if errors:
+            raise ValidationError(errors)
+
 
 class RateCardEntry(models.Model):
     """Price of one parcel up to `max_weight_grams` going up to `max_km` (weight tier x distance zone)."""
@@ -51,6 +63,16 @@ class RateCardEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service_id}: <= {self.max_weight_grams} g, <= {self.max_km} km: {self.price}"
+
+    def clean(self) -> None:
+        """A tier of 0 g or a negative zone makes the carrier adapter refuse the whole service."""
+        errors = {}
+        if self.max_weight_grams is not None and self.max_weight_grams <= 0:
+            errors["max_weight_grams"] = "A weight tier must be at least 1 g."
+        if self.max_km is not None and self.max_km < 0:
+            errors["max_km"] = "A distance zone cannot be negative."
+        if errors:
+            raise ValidationError(errors)
 
 
 

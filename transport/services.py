@@ -3,6 +3,7 @@ tracking events. Carriers are adapters under transport/carriers/ (no Django ther
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -22,9 +23,17 @@ from transport.carriers.base import (
     RateRequest,
     ShipmentRequest,
 )
-from transport.carriers.builtin import BuiltinCarrier, BuiltinCarrierConfig, RateCardEntry, ServiceConfig
+from transport.carriers.builtin import (
+    BuiltinCarrier,
+    BuiltinCarrierConfig,
+    InvalidConfiguration,
+    RateCardEntry,
+    ServiceConfig,
+)
 from transport.errors import NoCarrierService, ShipmentNotFound, TrackingEventInvalid
 from transport.models import Carrier, CarrierService, Shipment, ShipmentParcel, TrackingEvent
+
+logger = logging.getLogger(__name__)
 
 ADVANCING: list[str] = [Shipment.Status.BOOKED, Shipment.Status.IN_TRANSIT, Shipment.Status.OUT_FOR_DELIVERY,
                         Shipment.Status.DELIVERED]
@@ -42,13 +51,18 @@ def carrier_adapter(carrier: Carrier) -> BuiltinCarrier:
     """Build the adapter for a carrier from its rows (services and rate cards)."""
     services = []
     for service in carrier.services.filter(is_active=True).prefetch_related("rates"):
-        card = tuple(RateCardEntry(r.max_weight_grams, Decimal(str(r.max_km)), r.price) for r in service.rates.all())
-        if not card:
+        rows = service.rates.all()
+        if not rows:
             continue
-        # max_distance_km: a float (FloatField), which ServiceConfig.__post_init__ makes a Decimal
-        services.append(ServiceConfig(code=service.code, name=service.name, transit_days=service.transit_days,
-                                      cutoff=service.cutoff_time, rate_card=card, is_same_day=service.is_same_day,
-                                      max_distance_km=service.max_distance_km))  # type: ignore[arg-type]
+        try:
+            card = tuple(RateCardEntry(r.max_weight_grams, Decimal(str(r.max_km)), r.price) for r in rows)
+            # max_distance_km: a float (FloatField), which ServiceConfig.__post_init__ makes a Decimal
+            services.append(ServiceConfig(code=service.code, name=service.name, transit_days=service.transit_days,
+                                          cutoff=service.cutoff_time, rate_card=card, is_same_day=service.is_same_day,
+                                          max_distance_km=service.max_distance_km))  # type: ignore[arg-type]
+        except InvalidConfiguration as exc:
+            # One badly configured service must not take its carrier's other services down with it.
+            logger.warning("carrier service %s left out: %s", service.code, exc.message)
     if not services:
         raise NoCarrierService(f"{carrier.name} has no active service with a rate card.")
     config = BuiltinCarrierConfig(code=carrier.code, name=carrier.name, services=tuple(services),
@@ -76,9 +90,18 @@ def _cheapest(origin: Address, destination: Address, parcels: tuple[Parcel, ...]
     best: tuple[Decimal, CarrierService] | None = None
     reasons = []
     for carrier in Carrier.objects.filter(pk__in=services.values("carrier_id")):
-        codes = tuple(services.filter(carrier=carrier).values_list("code", flat=True))
+        wanted = tuple(services.filter(carrier=carrier).values_list("code", flat=True))
         try:
-            quotes = carrier_adapter(carrier).rate(RateRequest(origin, destination, parcels, service_codes=codes))
+            adapter = carrier_adapter(carrier)
+            # Only services with a usable rate card can be priced (a new service has none yet).
+            codes = tuple(code for code in wanted if adapter.config.service(code) is not None)
+            if not codes:
+                reasons.append(f"{carrier.name} has no usable rate card for {', '.join(wanted)}")
+                continue
+            quotes = adapter.rate(RateRequest(origin, destination, parcels, service_codes=codes))
+        except NoCarrierService as exc:  # a carrier still being set up: no service has a rate card
+            reasons.append(exc.detail)
+            continue
         except CarrierError as exc:
             reasons.append(exc.message)
             continue
@@ -130,6 +153,8 @@ def tracking_event_record(*, tracking_number: str, status: str, occurred_at: dat
     Publishes `shipment.tracking_updated`. Caller holds a transaction."""
     if status not in Shipment.Status.values or status in {Shipment.Status.BOOKED, Shipment.Status.CANCELLED}:
         raise TrackingEventInvalid(f"Unknown tracking status {status!r}.", field="status")
+    if "\x00" in tracking_number:  # no shipment has one, and Postgres refuses it in a comparison (a 500)
+        raise ShipmentNotFound(f"No shipment with tracking number {tracking_number!r}.", field="tracking_number")
     shipment_id = (ShipmentParcel.objects.filter(tracking_number=tracking_number)
                    .values_list("shipment_id", flat=True).first())
     shipment = Shipment.objects.select_for_update().filter(

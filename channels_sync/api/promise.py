@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import cast
 
 from drf_spectacular.utils import extend_schema
@@ -10,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from channels_sync.models import SalesChannel
+from inventory.errors import UnknownSku
 from omnichannel.permissions import IsChannelOrStaff, Principal, principal_of
 from orders.services.promise_service import promise_options
 
@@ -57,7 +59,10 @@ class PromiseApi(APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         cart: dict[str, int] = {}
-        for line in values["cart"]:
+        first_lines: list[int] = []  # the request's index of each code's first line, in the cart's order
+        for index, line in enumerate(values["cart"]):
+            if line["sku"] not in cart:
+                first_lines.append(index)
             cart[line["sku"]] = cart.get(line["sku"], 0) + line["quantity"]
         principal = cast(Principal, principal_of(request))  # IsChannelOrStaff: a principal
         codes = None
@@ -65,6 +70,12 @@ class PromiseApi(APIView):
             fed_by = list(SalesChannel.objects.get(pk=cast(int, principal.channel_id)).feeding_locations.values_list(
                 "code", flat=True))
             codes = fed_by or None  # none configured: every active location feeds the channel
-        options = promise_options(cart=cart, lat=values["latitude"], lng=values["longitude"],
-                                  pickup_radius_km=values["pickup_radius_km"], location_codes=codes)
+        try:
+            options = promise_options(cart=cart, lat=values["latitude"], lng=values["longitude"],
+                                      pickup_radius_km=values["pickup_radius_km"], location_codes=codes)
+        except UnknownSku as exc:
+            # `cart[i]` there counts distinct codes; the caller's cart may repeat one before it
+            if (found := re.fullmatch(r"cart\[(\d+)\]\.sku", exc.field or "")) and int(found[1]) < len(first_lines):
+                exc.field = f"cart[{first_lines[int(found[1])]}].sku"
+            raise
         return Response({"options": PromiseOptionOut(options, many=True).data})
