@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, ClassVar, cast
 
+import django_filters
+from django import forms
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.fields import empty
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
@@ -115,3 +118,42 @@ class SharedFields:
         # DRF builds (deep-copies) every field to look for read-only ones with a default;
         # most input serializers have none, and then there is nothing to look for.
         return cast(Any, super())._read_only_defaults() if self._shared("read_only_defaults") else {}
+
+
+def _storable_instant(value: datetime) -> bool:
+    """An aware datetime the database can hold: it is stored in UTC, and a time at the
+    calendar's edge ("0001-01-01T00:00" in a zone east of UTC) falls off it there."""
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
+
+
+class DateTimeField(serializers.DateTimeField):
+    """DRF's, but a time at the edge of the calendar that cannot be made aware in the current
+    zone, or stored in UTC, is the field's "out of range" error (a 400), not an OverflowError
+    (a 500)."""
+
+    def enforce_timezone(self, value: datetime) -> datetime:
+        try:
+            value = super().enforce_timezone(value)
+        except OverflowError:
+            self.fail("overflow")
+        if value.tzinfo is not None and not _storable_instant(value):
+            self.fail("overflow")
+        return value
+
+
+class _IsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    def to_python(self, value: Any) -> datetime | None:
+        found = super().to_python(value)
+        if found is not None and found.tzinfo is not None and not _storable_instant(found):
+            raise forms.ValidationError("Datetime value out of range.", code="overflow")
+        return found
+
+
+class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """django-filter's, refusing (a 400) a time the database cannot compare with: see `DateTimeField`."""
+
+    field_class = _IsoDateTimeField

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
-from omnichannel.api import SharedFields
+from omnichannel.api import DateTimeField, SharedFields
 from orders.models import DeliveryMethod, Fulfillment, Order, OrderEvent, OrderLine
 from orders.services import AddressInput, LineInput, OrderInput
 
@@ -66,7 +66,7 @@ class OrderIn(SharedFields, serializers.Serializer):
     currency = serializers.CharField(max_length=3, required=False, default="EUR")
     promise_option = serializers.CharField(max_length=64, required=False, allow_blank=True, default="",
                                            help_text="The option id from /promise/ the shopper chose.")
-    promised_by = serializers.DateTimeField(required=False, allow_null=True, default=None,
+    promised_by = DateTimeField(required=False, allow_null=True, default=None,
                                             help_text="The latest date promised (the option's `latest`).")
     lines = LineIn(many=True, allow_empty=False, max_length=200)
 

@@ -12,6 +12,7 @@ from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from omnichannel.api import IsoDateTimeFilter
 from omnichannel.permissions import IsChannelOrStaff, IsStaff, Principal, principal_of
 from orders import selectors, services
 from orders.api import serializers as s
@@ -22,8 +23,8 @@ if TYPE_CHECKING:
 
 
 class OrderFilter(filters.FilterSet):
-    placed_after = filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="gte")
-    placed_before = filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="lt")
+    placed_after = IsoDateTimeFilter(field_name="placed_at", lookup_expr="gte")
+    placed_before = IsoDateTimeFilter(field_name="placed_at", lookup_expr="lt")
 
     class Meta:
         model = Order

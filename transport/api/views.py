@@ -6,25 +6,15 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from omnichannel.api import DateTimeField
 from omnichannel.permissions import IsOps
 from transport import services
 from transport.models import Shipment
 
 
-class _DateTimeField(serializers.DateTimeField):
-    """DRF's, but a naive time at the edge of the calendar ("0001-01-01T00:00") that cannot be
-    made aware in the current zone is the field's "out of range" error, not an OverflowError."""
-
-    def enforce_timezone(self, value):
-        try:
-            return super().enforce_timezone(value)
-        except OverflowError:
-            self.fail("overflow")
-
-
 class TrackingEventIn(serializers.Serializer):
     status = serializers.ChoiceField(choices=["in_transit", "out_for_delivery", "delivered", "exception"])
-    occurred_at = _DateTimeField(required=False, allow_null=True, default=None)
+    occurred_at = DateTimeField(required=False, allow_null=True, default=None)
     location = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     description = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
