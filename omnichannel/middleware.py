@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import JsonResponse
+from django.http import HttpResponseNotFound, JsonResponse
 
 
 def _without_nul(query):
@@ -30,12 +30,17 @@ class NulCharacters:
     """A NUL character in a query parameter (`?sku=%00`) or a form field (a scanner's control
     character, a paste) can mean nothing, and Postgres refuses it in any text comparison (a
     500). The API answers 400 naming the parameter; the screens (floor, admin) drop the NUL
-    and judge the scan on the rest."""
+    and judge the scan on the rest. In the path (`/api/v1/orders/OC-%00X/`) it can name no
+    object: 404."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        if "\x00" in request.path_info:  # no order number, tracking number or code has one: nothing is there
+            if request.path_info.startswith("/api/"):
+                return JsonResponse({"code": "not_found", "detail": "Not found.", "field": None}, status=404)
+            return HttpResponseNotFound("Not found.")
         if "%00" in request.META.get("QUERY_STRING", "") and (field := _has_nul(request.GET)) is not None:
             if request.path_info.startswith("/api/"):
                 return JsonResponse({"code": "invalid", "detail": f"{field}: contains a NUL character",

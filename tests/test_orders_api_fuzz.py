@@ -322,3 +322,16 @@ def test_a_nul_in_a_query_parameter_is_a_400_naming_it(network, ops_client, path
     response = ops_client.get(path)
     assert response.status_code == 400
     assert response.json()["field"] == path.split("?")[1].split("=")[0]
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("get", "/api/v1/orders/OC-%00X/"), ("post", "/api/v1/orders/OC-%00X/cancel/"),
+    ("post", "/api/v1/shipments/OMNI%00/events/"), ("get", "/api/v1/shipments/OMNI%00/label.pdf"),
+    ("get", "/api/v1/orders/%00/")])
+def test_a_nul_in_the_path_names_nothing_a_404(network, channel_client, ops_client, method, path):
+    # an order number, tracking number or code never holds a NUL, and Postgres refuses one in
+    # a comparison (this was a 500 there)
+    for client in (channel_client, ops_client):
+        response = getattr(client, method)(path, {"status": "delivered"} if "events" in path else {}, format="json")
+        assert response.status_code == 404, response.content
+        assert response.json()["code"] == "not_found"
