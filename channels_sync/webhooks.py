@@ -15,6 +15,7 @@ import urllib.request
 from typing import cast
 
 from django.conf import settings
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from channels_sync.models import SalesChannel, WebhookDelivery
@@ -103,10 +104,13 @@ def webhook_deliver(delivery_id: int) -> bool:
     except (urllib.error.URLError, OSError) as exc:
         error = repr(exc)
     delivered = status_code is not None and 200 <= status_code < 300
+    # Counted in the database, and a delivery another run marked delivered meanwhile stays so.
+    done = WebhookDelivery.Status.DELIVERED
     WebhookDelivery.objects.filter(pk=delivery_id).update(
-        attempts=delivery.attempts + 1, last_status_code=status_code, last_error=error,
-        status=WebhookDelivery.Status.DELIVERED if delivered else WebhookDelivery.Status.PENDING,
-        delivered_at=timezone.now() if delivered else None)
+        attempts=F("attempts") + 1, last_status_code=status_code, last_error=error,
+        status=Value(done) if delivered else Case(When(status=done, then=Value(done)),
+                                                  default=Value(WebhookDelivery.Status.PENDING)),
+        delivered_at=timezone.now() if delivered else F("delivered_at"))
     if not delivered:
         raise WebhookFailed(f"Webhook {delivery_id} to {delivery.url} failed: {error or status_code}")
     return True

@@ -67,3 +67,28 @@ def test_a_webhook_answered_with_a_redirect_is_not_marked_delivered(web_channel,
         assert [(method, path) for method, path, _ in receiver.calls] == [("POST", "/hooks")]  # no body-less GET
     finally:
         receiver.close()
+
+
+def test_an_attempt_is_counted_in_the_database_and_never_undoes_a_delivery(web_channel, monkeypatch):
+    # Two runs of one delivery at once (a retry while the first is still waiting on the
+    # network): the other run delivers and counts its attempt while this one's POST fails.
+    import urllib.error
+
+    from channels_sync.models import WebhookDelivery
+
+    web_channel.webhook_url, web_channel.webhook_secret = "https://shop.example/hooks", "whsec-test-123"
+    web_channel.save()
+    event = OutboxEvent.objects.create(type="order.confirmed", aggregate_type="order", aggregate_id="1",
+                                       payload={"channel_id": web_channel.pk, "order_number": "OC-1"})
+    delivery = webhooks.webhook_prepare(event)
+
+    def other_run_delivers_meanwhile(request, timeout):
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=1, status=WebhookDelivery.Status.DELIVERED)
+        raise urllib.error.URLError("connection reset")
+
+    monkeypatch.setattr(webhooks._OPENER, "open", other_run_delivers_meanwhile)
+    with pytest.raises(webhooks.WebhookFailed):
+        webhooks.webhook_deliver(delivery.pk)
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (WebhookDelivery.Status.DELIVERED, 2)

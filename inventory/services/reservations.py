@@ -10,7 +10,7 @@ the expired holds of its own stock level, so an expired hold never blocks a sale
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -96,7 +96,7 @@ def stock_take(per_level: dict[int, int]) -> None:
     else:
         taken = {level_id for level_id in sorted(per_level) if _take(level_id, per_level[level_id], now)}
     short = [level_id for level_id in sorted(set(per_level) - taken)
-             if not _take_again(level_id, per_level[level_id], now)]
+             if not _reserve_level(level_id, per_level[level_id], now)]
     if short:
         for level_id in set(per_level) - set(short):
             _give_back(level_id, per_level[level_id], now)
@@ -137,21 +137,16 @@ def stock_take_sql(per_level: dict[int, int], now: datetime) -> tuple[list[str],
     return [lock], sql, params
 
 
-def _take_again(level_id: int, quantity: int, now: datetime) -> bool:
-    """The rare path of a level that could not cover its units: a fresh look (a transaction
-    that gave units back may have committed while this one waited for the row), then once
-    more after releasing the level's expired checkout holds (`_release_expired_and_take`)."""
-    if _take(level_id, quantity, now):
+def retry_releasing_expired_holds(level_id: int, attempt: Callable[[], bool]) -> bool:
+    """`attempt()` (a conditional change of one stock level); when it fails (the rare path),
+    once more after releasing the level's expired checkout holds, which availability already
+    counts as sellable. Tried again even when this call released nothing: a failed
+    conditional UPDATE locks no row, so another transaction (the sweep, a sale) may have
+    released those holds meanwhile. Lock order (ADR 0004): the level, then its holds."""
+    if attempt():
         return True
-    return _release_expired_and_take(level_id, quantity, now)
-
-
-def _release_expired_and_take(level_id: int, quantity: int, now: datetime) -> bool:
-    """Release the level's expired checkout holds, then take the units if they are there.
-    Tried even when this call released nothing: a failed conditional UPDATE locks no row, so
-    another transaction (the sweep, a sale) may have released those holds meanwhile."""
     holds_release_expired(stock_level_ids=[level_id])
-    return _take(level_id, quantity, now)
+    return attempt()
 
 
 def reservation_rows(requests: Sequence[ReserveRequest], *, reference_type: str, actor: str = "",
@@ -204,12 +199,11 @@ _TAKE_SQL = (f"UPDATE {StockLevel._meta.db_table} SET reserved = reserved + %s, 
 
 
 def _reserve_level(level_id: int, quantity: int, now: datetime) -> bool:
-    """One conditional UPDATE (the same rule as models.AVAILABLE_UNITS); only when it fails
-    (the rare path) are expired holds of that level released and the UPDATE tried once more.
-    Keeps pk order: same level, same turn."""
-    if _take(level_id, quantity, now):
-        return True
-    return _release_expired_and_take(level_id, quantity, now)
+    """One conditional UPDATE (the same rule as models.AVAILABLE_UNITS), tried once more after
+    releasing the level's expired holds when it fails. Also the second look of a level that
+    the one-statement take could not cover (a transaction that gave units back may have
+    committed while this one waited for the row). Keeps pk order: same level, same turn."""
+    return retry_releasing_expired_holds(level_id, lambda: _take(level_id, quantity, now))
 
 
 def _take(level_id: int, quantity: int, now: datetime) -> bool:

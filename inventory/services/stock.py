@@ -20,7 +20,7 @@ from inventory.errors import (
 from inventory.models import AdjustmentReason, Location, Reservation, Sku, StockLevel
 from inventory.services import ledger
 from inventory.services.ledger import NO_REF, Ref, State
-from inventory.services.reservations import close, holds_release_expired
+from inventory.services.reservations import close, holds_release_expired, retry_releasing_expired_holds
 
 MoveState = Literal["available", "damaged", "quality_control", "written_off"]
 MOVE_STATES: tuple[str, ...] = ("available", "damaged", "quality_control", "written_off")
@@ -34,22 +34,14 @@ def stock_level_ensure(sku: Sku, location: Location) -> StockLevel:
 
 def apply_releasing_expired_holds(level_id: int, deltas: dict[str, int], reason: str, *, guard: Q | None,
                                   ref: Ref = NO_REF, actor: str = "", note: str = "") -> bool:
-    """`ledger.apply`; when its guard fails (the rare path), once more after releasing the
-    level's expired checkout holds (as the periodic sweep would: "hold_expired" movements).
-    Availability already counts their units as sellable, so an expired hold must not block a
-    staff operation on available units until the sweep runs. Lock order (ADR 0004): the
-    level, then its holds; a caller changing several levels walks them in pk order.
-
-    The second try is made even when this call released nothing: another transaction (the
-    sweep, another operation) may have released the holds while this one waited for the
-    level's lock, and only a fresh UPDATE sees that. False (and nothing of the operation
+    """`ledger.apply`; a failed guard is tried once more after releasing the level's expired
+    checkout holds (`retry_releasing_expired_holds`), so an expired hold never blocks a staff
+    operation on available units until the sweep runs. False (and nothing of the operation
     written) when the units are still not there. Caller holds a transaction."""
-    if ledger.apply(level_id, deltas, reason, guard=guard, ref=ref, actor=actor, note=note):
-        return True
-    if guard is None:
-        return False
-    holds_release_expired(stock_level_ids=[level_id])
-    return ledger.apply(level_id, deltas, reason, guard=guard, ref=ref, actor=actor, note=note)
+    def attempt() -> bool:
+        return ledger.apply(level_id, deltas, reason, guard=guard, ref=ref, actor=actor, note=note)
+
+    return attempt() if guard is None else retry_releasing_expired_holds(level_id, attempt)
 
 
 RECEIVE_INTO: tuple[str, ...] = ("available", "quality_control", "damaged")

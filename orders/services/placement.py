@@ -101,10 +101,10 @@ class DeferredWrites:
     def pending(self) -> bool:
         return self.statement is not None
 
-    def write(self, extra: Sequence[Extra] = ()) -> list[list[Any]]:
-        """Take the stock and insert the rows in one statement with `extra` (see
-        `Together.run`); what each of `extra` returned. Raises PlacementRaced when a stock
-        level no longer had the units: the caller's transaction must roll back whole."""
+    def write(self, extra: Sequence[Extra] = ()) -> None:
+        """Take the stock and insert the rows in one statement with `extra` (the caller's own
+        last writes, see `Together.run`). Raises PlacementRaced when a stock level no longer
+        had the units: the caller's transaction must roll back whole."""
         if self.statement is None:
             raise ValueError("nothing deferred")
         take = [inventory_services.stock_take_sql(self.per_level, timezone.now())] if self.per_level else []
@@ -112,7 +112,6 @@ class DeferredWrites:
         if take and len(found[0]) < len(self.per_level):
             raise PlacementRaced
         outbox.published(self.events)
-        return found[len(take):]
 
 
 def order_place(data: OrderInput, ctx: ChannelContext, *, existing_id: int | None = _UNREAD,
