@@ -249,6 +249,7 @@ class Orders:
 @dataclass
 class Results:
     latencies: list[float] = field(default_factory=list)  # seconds, 201s in the window
+    trace: list[tuple[int, int, float, float]] = field(default_factory=list)  # client, lines, sent, seconds
     ok: int = 0
     errors: int = 0
     warmup_errors: int = 0
@@ -294,7 +295,8 @@ async def _client(index: int, args, orders: Orders, token: str, port: int, run_i
         if time.perf_counter() >= end:
             break
         key = f"{run_id}-{index}-{seq}"
-        body = json.dumps(orders.body(rng, f"bench-{key}"), separators=(",", ":")).encode()
+        order = orders.body(rng, f"bench-{key}")
+        body = json.dumps(order, separators=(",", ":")).encode()
         request = (f"{head}Idempotency-Key: {key}\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
         sent = scheduled if interval else time.perf_counter()
         status, payload = 0, b""
@@ -328,6 +330,7 @@ async def _client(index: int, args, orders: Orders, token: str, port: int, run_i
         if status == 201:
             results.ok += 1
             results.latencies.append(done - sent)
+            results.trace.append((index, len(order["lines"]), sent - start, done - sent))
             results.per_client[index] = results.per_client.get(index, 0) + 1
             second = int(done - start)
             results.per_second[second] = results.per_second.get(second, 0) + 1
@@ -654,6 +657,8 @@ def parse_args(argv: list[str] | None = None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=20, help="measured seconds (default 20)")
+    parser.add_argument("--trace", metavar="FILE",
+                        help="write each answered order of the window as CSV: client, lines, sent (s), latency (ms)")
     parser.add_argument("--warmup", type=float, default=5, help="seconds of load before measuring (default 5)")
     parser.add_argument("--clients", type=int, default=32, help="concurrent clients (default 32)")
     parser.add_argument("--rate", type=float, default=0,
@@ -879,6 +884,10 @@ def main(argv: list[str] | None = None) -> int:
                    f"p99_ms={percentile(latencies, 99) * 1000:.1f} errors={results.errors}")
         stop(web, "gunicorn")  # before the summary, so that it stays the last line
         stop(worker, "celery worker", signal.SIGQUIT)
+        if args.trace:
+            with open(args.trace, "w") as out:
+                out.write("client,lines,sent_s,latency_ms\n")
+                out.writelines(f"{c},{n},{t:.4f},{lat * 1000:.2f}\n" for c, n, t, lat in results.trace)
         print(summary, flush=True)
         return 0 if results.errors == 0 else 1
     except KeyboardInterrupt:

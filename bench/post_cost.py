@@ -157,6 +157,8 @@ def measure(args) -> None:
           f"Postgres {pg / args.posts * 1000:.2f} ms CPU each; one {part}")
     if profiler:
         stats = pstats.Stats(profiler)
+        if args.profile_out:
+            stats.dump_stats(args.profile_out)
         stats.sort_stats("cumulative").print_stats(r"/work/|omnichannel|orders|inventory|channels_sync", 40)
         stats.sort_stats("tottime").print_stats(25)
     print(f"postgres_cpu_ms_per_{'order' if args.worker else 'post'}={pg / args.posts * 1000:.2f}")
@@ -171,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skus", type=int, default=2000, help="SKUs the bench database was seeded with")
     parser.add_argument("--callgrind", action="store_true", help="count instructions under valgrind")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the measured part")
+    parser.add_argument("--profile-out", metavar="FILE", help="with --profile, also save the stats (pstats)")
     parser.add_argument("--worker", action="store_true",
                         help="measure the worker's part for the orders posted, not the POSTs")
     parser.add_argument("--pg", default=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432"))

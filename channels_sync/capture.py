@@ -14,6 +14,7 @@ from omnichannel import rawsql
 from omnichannel.errors import DomainError
 from omnichannel.idempotency import idempotency_lookup, idempotency_record, request_hash
 from omnichannel.inserts import Extra, insert_all, insert_sql, mark_saved
+from omnichannel.instances import new
 from omnichannel.models import IdempotencyRecord
 from orders import services as order_services
 from orders.models import Order
@@ -35,7 +36,7 @@ def inbound_archive(channel: SalesChannel, payload: Any, *, source: str, idempot
 
 def _inbound(channel: SalesChannel, payload: Any, source: str, idempotency_key: str) -> InboundMessage:
     external_id = str(payload.get("external_id") or "")[:100] if isinstance(payload, dict) else ""
-    return InboundMessage(channel=channel, source=source, payload=payload, external_id=external_id,
+    return new(InboundMessage, channel=channel, source=source, payload=payload, external_id=external_id,
                           idempotency_key=idempotency_key[:255])
 
 

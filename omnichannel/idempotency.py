@@ -10,6 +10,7 @@ from typing import Any
 
 from omnichannel import rawsql
 from omnichannel.errors import Conflict
+from omnichannel.instances import new
 from omnichannel.models import IdempotencyRecord
 
 
@@ -48,5 +49,5 @@ def idempotency_record(scope: str, key: str, body_hash: str, status: int, body: 
     """The record of an answer, unsaved: the caller writes it in the transaction of the
     change, so a concurrent twin fails on the unique constraint and rolls its whole change
     back."""
-    return IdempotencyRecord(scope=scope, key=key, request_hash=body_hash, response_status=status,
+    return new(IdempotencyRecord, scope=scope, key=key, request_hash=body_hash, response_status=status,
                              response_body=json.loads(json.dumps(body, default=str)))

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from omnichannel import rawsql
 from omnichannel.inserts import insert_all
+from omnichannel.instances import new
 from omnichannel.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def unsaved(events: list[tuple[str, str, Any, dict[str, Any]]]) -> list[OutboxEv
     """`publish_many` in two steps, for a caller that inserts the rows with others of its
     own (`inserts.insert_all_together`): the rows to insert, then `published(rows)`."""
     now = timezone.now()
-    return [OutboxEvent(type=t, aggregate_type=a, aggregate_id=str(i), payload=p,
+    return [new(OutboxEvent, type=t, aggregate_type=a, aggregate_id=str(i), payload=p,
                         dispatched_at=None if handlers_for(t) else now) for t, a, i, p in events]
 
 

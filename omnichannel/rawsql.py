@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
 
+from omnichannel.instances import loaded
+
 if TYPE_CHECKING:
     from django.db.models import Field
 
@@ -83,7 +85,7 @@ def instance(model: type[M], values: Sequence[Any]) -> M:
     for index, (col, converters) in enumerate(_converters(model)):
         for convert in converters:
             converted[index] = convert(converted[index], col, conn)
-    return model.from_db(conn.alias, None, converted)  # type: ignore[arg-type]  # None: every field's value given
+    return loaded(model, conn.alias, converted)
 
 
 def split(row: Sequence[Any], *models: type[Model]) -> list[Model | None]:

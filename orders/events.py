@@ -9,6 +9,7 @@ from django.db.models import Model
 
 from omnichannel import outbox
 from omnichannel.inserts import insert_all_together
+from omnichannel.instances import new
 from omnichannel.models import OutboxEvent
 from orders.models import Fulfillment, Order, OrderEvent
 
@@ -87,7 +88,7 @@ class Timeline:
         """Entries as for `record_many`; returns their rows, saved once `write()` ran. A model
         instance among a payload's values stands for its key, read when written (so it may be
         saved after it is added)."""
-        rows = [OrderEvent(order=order, fulfillment=e.get("fulfillment"), type=e["type"],
+        rows = [new(OrderEvent, order=order, fulfillment=e.get("fulfillment"), type=e["type"],
                            status_from=e.get("status_from", ""), status_to=e.get("status_to", ""), actor=actor,
                            message=e.get("message", ""), payload=dict(e.get("payload") or {}))
                 for e in entries]

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from omnichannel import rawsql
 from omnichannel.inserts import insert_many_unless_conflict, insert_unless_conflict
+from omnichannel.instances import new
 from omnichannel.models import OutboxEvent
 from orders import events
 from orders.models import Customer, CustomerNotification, Order
@@ -69,8 +70,8 @@ def _notification_for(event: OutboxEvent, order: Order | None) -> CustomerNotifi
     if "location" not in event.payload and event.payload.get("fulfillment_id"):
         context["location"] = order.fulfillments.filter(pk=event.payload["fulfillment_id"]).values_list(
             "location__name", flat=True).first() or ""
-    return CustomerNotification(
-        event=event, order=order, kind=event.type, medium="email", recipient=order.customer.email,
+    return new(
+        CustomerNotification, event=event, order=order, kind=event.type, medium="email", recipient=order.customer.email,
         subject=subject.format_map(context), body=body.format_map(context),
         status=CustomerNotification.Status.SENDING)
 

@@ -67,8 +67,8 @@ class OrdersApi(generics.ListAPIView):
         def render(order):
             if "fulfillments" in getattr(order, "_prefetched_objects_cache", {}):
                 order.channel = channel  # a fresh order from order_place: everything is in memory
-            else:
-                order = order_selectors.order_detail_queryset(principal).get(pk=order.pk)
+                return order_serializers.order_out_fresh(order)
+            order = order_selectors.order_detail_queryset(principal).get(pk=order.pk)
             return order_serializers.OrderOut(order).data
 
         result = order_capture(

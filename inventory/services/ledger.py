@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from inventory.errors import ReasonInvalid
 from inventory.models import AVAILABLE_UNITS, HELD_UNITS, StockLevel, StockMovement
+from omnichannel.instances import new
 
 State = StockMovement.State
 LEDGER_STATES = tuple(State.values)
@@ -62,7 +63,7 @@ def levels_with_rules():
 
 def movement(level_id: int, state: str, delta: int, reason: str, *, ref: Ref = NO_REF, actor: str = "",
              note: str = "") -> StockMovement:
-    return StockMovement(stock_level_id=level_id, state=state, delta=delta, reason=reason,
+    return new(StockMovement, stock_level_id=level_id, state=state, delta=delta, reason=reason,
                          reference_type=ref.type, reference_id=str(ref.id), actor=actor[:100], note=note[:255])
 
 

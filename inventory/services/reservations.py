@@ -27,6 +27,7 @@ from inventory.services.ledger import Ref, State
 from omnichannel import rawsql
 from omnichannel.errors import NotFound, ValidationFailed
 from omnichannel.inserts import mark_saved
+from omnichannel.instances import new
 
 OPEN = Reservation.Status.OPEN
 HOLD = Reservation.HOLD
@@ -155,7 +156,7 @@ def reservation_rows(requests: Sequence[ReserveRequest], *, reference_type: str,
     """The reservations of `requests` and their ledger rows, unsaved: what `stock_reserve`
     writes, for a caller that took the units with `stock_take`."""
     now = timezone.now()
-    reservations = [Reservation(stock_level_id=r.stock_level_id, quantity=r.quantity, status=OPEN,
+    reservations = [new(Reservation, stock_level_id=r.stock_level_id, quantity=r.quantity, status=OPEN,
                                 reference_type=reference_type, reference_id=r.reference_id,
                                 expires_at=expires_at, channel_code=channel_code, created_at=now)
                     for r in requests]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from django.urls import reverse
 from rest_framework import serializers
 
@@ -160,6 +163,46 @@ class OrderOut(SharedFields, serializers.ModelSerializer):
         return {"name": order.ship_name, "line1": order.ship_line1, "line2": order.ship_line2,
                 "city": order.ship_city, "postal_code": order.ship_postal_code, "country": order.ship_country,
                 "latitude": order.ship_latitude, "longitude": order.ship_longitude}
+
+
+@functools.cache
+def _leaf(serializer: type[serializers.Serializer], name: str) -> serializers.Field:
+    return next(f for f in serializer._shared("readable") if f.field_name == name)  # type: ignore[attr-defined]
+
+
+def order_out_fresh(order: Order) -> dict[str, Any]:
+    """`OrderOut(order).data` for an order `order_place` has just made, built by hand: what it
+    reads is in memory (its channel, customer, pickup location, lines with their SKUs, the
+    timeline; no fulfillment yet), and every order POST answers with it. DRF's walk over the
+    fields of three serializers was ~5% of a POST. Dates and amounts are formatted by
+    OrderOut's own fields; tests/test_order_out_fresh.py compares both on every shape."""
+    fresh = order._prefetched_objects_cache  # type: ignore[attr-defined]
+    if fresh["fulfillments"]:
+        return OrderOut(order).data
+    money, when = _leaf(OrderOut, "total_amount"), _leaf(OrderOut, "placed_at")
+    price, at = _leaf(LineOut, "unit_price"), _leaf(EventOut, "at")
+    customer, pickup = order.customer, order.pickup_location
+    address = None if order.delivery_method == DeliveryMethod.PICKUP else {
+        "name": order.ship_name, "line1": order.ship_line1, "line2": order.ship_line2, "city": order.ship_city,
+        "postal_code": order.ship_postal_code, "country": order.ship_country, "latitude": order.ship_latitude,
+        "longitude": order.ship_longitude}
+    return {
+        "number": str(order.number), "external_id": None if order.external_id is None else str(order.external_id),
+        "channel": str(order.channel.code), "status": str(order.status), "delivery_method": str(order.delivery_method),
+        "customer": {"email": customer.email, "phone": customer.phone, "name": customer.name}, "address": address,
+        "pickup_location": None if pickup is None else str(pickup.code), "currency": str(order.currency),
+        "total_amount": money.to_representation(order.total_amount), "promise_option": str(order.promise_option),
+        "promised_by": None if order.promised_by is None else when.to_representation(order.promised_by),
+        "at_risk_reason": str(order.at_risk_reason),
+        "lines": [{"line_number": int(line.line_number), "sku": str(line.sku.code), "name": str(line.sku.name),
+                   "quantity": int(line.quantity), "backordered_quantity": int(line.backordered_quantity),
+                   "unit_price": price.to_representation(line.unit_price)} for line in fresh["lines"]],
+        "fulfillments": [],
+        "timeline": [{"type": str(e.type), "status_from": str(e.status_from), "status_to": str(e.status_to),
+                      "message": str(e.message), "actor": str(e.actor), "at": at.to_representation(e.created_at)}
+                     for e in fresh["events"]],
+        "placed_at": when.to_representation(order.placed_at),
+    }
 
 
 class OrderSummaryOut(SharedFields, serializers.ModelSerializer):

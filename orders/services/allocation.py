@@ -14,6 +14,7 @@ from inventory.errors import InsufficientStock
 from inventory.models import Location
 from inventory.selectors import StockRow
 from omnichannel.inserts import insert_all_together
+from omnichannel.instances import new
 from orders.models import Allocation, Fulfillment, Order, OrderLine
 from orders.sourcing import Candidate, Plan, plan_nearest
 
@@ -112,7 +113,7 @@ def plan_rows(needs: list[tuple[OrderLine, int]], plan: Plan, *, actor: str,
     reservations, movements = inventory_services.reservation_rows(
         requests, reference_type=RESERVATION_REFERENCE, actor=actor)
     allocations = [
-        Allocation(order_line=line, location_id=loc, quantity=qty, reservation=res,
+        new(Allocation, order_line=line, location_id=loc, quantity=qty, reservation=res,
                    fulfillment=(fulfillments or {}).get(loc))
         for (line, loc, qty), res in zip(wanted, reservations, strict=True)
     ]

@@ -20,6 +20,7 @@ from inventory.selectors import StockRow
 from omnichannel import outbox, rawsql
 from omnichannel.errors import ValidationFailed
 from omnichannel.inserts import Extra, Together, insert_with_children, together
+from omnichannel.instances import new
 from omnichannel.models import OutboxEvent
 from orders import events
 from orders.customers import customer_match
@@ -179,11 +180,11 @@ def _create_order(data: OrderInput, ctx: ChannelContext, skus: dict[str, Sku], p
     prices = [skus[line.sku].price if line.unit_price is None else line.unit_price for line in data.lines]
     total = sum((price * line.quantity for price, line in zip(prices, data.lines, strict=True)), Decimal("0"))
     for _ in range(3):
-        order = Order(number=new_order_number(), channel_id=ctx.channel_id, external_id=data.external_id or None,
+        order = new(Order, number=new_order_number(), channel_id=ctx.channel_id, external_id=data.external_id or None,
                       customer=customer, delivery_method=data.delivery_method, pickup_location=pickup,
                       currency=data.currency, total_amount=total, promise_option=data.promise_option[:64],
                       promised_by=data.promised_by, **fields)
-        lines = [OrderLine(line_number=i + 1, sku=skus[line.sku], quantity=line.quantity, unit_price=price)
+        lines = [new(OrderLine, line_number=i + 1, sku=skus[line.sku], quantity=line.quantity, unit_price=price)
                  for i, (line, price) in enumerate(zip(data.lines, prices, strict=True))]
         if not insert_with_children(order, lines, "order"):  # a unique constraint: the external id, or the number
             if order_get_by_external_id(ctx.channel_id, data.external_id):

@@ -21,6 +21,7 @@ from inventory.errors import InsufficientStock
 from inventory.models import Location, Sku
 from omnichannel import rawsql
 from omnichannel.inserts import insert_all
+from omnichannel.instances import new
 from orders import events
 from orders.models import Allocation, Fulfillment, Order, OrderLine, RoutingDecision
 from orders.services import capacity, planner
@@ -343,7 +344,7 @@ def _apply(order: Order, needs_by_line, moves: _Moves, plan: Plan, actor: str, *
     fulfillments = {}
     for loc_id in plan.take:
         numbered += 1
-        fulfillments[loc_id] = Fulfillment(order=order, location_id=loc_id, number=f"{order.number}-{numbered}")
+        fulfillments[loc_id] = new(Fulfillment, order=order, location_id=loc_id, number=f"{order.number}-{numbered}")
     batch = _batch_of(order.pk)
     if batch is not None and not moves.release and not moves.to_reserve:
         # Holds kept where they are (the usual case): the batch writes the fulfillments and
@@ -390,7 +391,8 @@ def _record_decision(order: Order, plan: Plan, result, rule_set, excluded: set[i
     cost = {"total": 0.0, "unfilled_units": plan.unfilled_units}
     if result is not None:
         cost.update({k: round(v, 4) for k, v in vars(result.cost).items()}, total=round(result.total_cost, 4))
-    decision = RoutingDecision(
+    decision = new(
+        RoutingDecision,
         order=order, strategy=rule_set.strategy, rule_set_version=rule_set.label if rule_set.pk else "default-v0",
         trigger=trigger, outcome=outcome, excluded_locations=sorted(excluded),
         inputs={"destination": destination_of(order), "method": order.delivery_method, "attempts": attempts,
