@@ -1,4 +1,4 @@
-from omnichannel.errors import BusinessRuleViolated, NotFound, ValidationFailed
+from omnichannel.errors import BusinessRuleViolated, Conflict, NotFound, ValidationFailed
 
 
 class NoCarrierService(BusinessRuleViolated):
@@ -11,3 +11,7 @@ class ShipmentNotFound(NotFound):
 
 class TrackingEventInvalid(ValidationFailed):
     code = "tracking_event_invalid"
+
+
+class TrackingEventIdReused(Conflict):
+    code = "tracking_event_id_reused"

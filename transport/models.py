@@ -128,11 +128,18 @@ class TrackingEvent(models.Model):
     location = models.CharField(max_length=200, blank=True)
     description = models.CharField(max_length=255, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
+    external_id = models.CharField(
+        max_length=255, blank=True,
+        help_text="The carrier's id for this scan (`event_id`), else the `Idempotency-Key` it was sent with: "
+                  "a scan sent again with it is this scan.")
 
     class Meta:
         ordering = ["occurred_at", "pk"]
+        # One scan, one event (transport.services._scan_already_recorded): by its time, and by its id.
         constraints = [models.UniqueConstraint(fields=["shipment", "status", "occurred_at"],
-                                               name="tracking_event_once")]
+                                               name="tracking_event_once"),
+                       models.UniqueConstraint(fields=["shipment", "external_id"], condition=~Q(external_id=""),
+                                               name="tracking_event_id_once")]
 
     def __str__(self) -> str:
         return f"{self.status} at {self.occurred_at:%Y-%m-%d %H:%M}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +30,7 @@ from transport.carriers.builtin import (
     RateCardEntry,
     ServiceConfig,
 )
-from transport.errors import NoCarrierService, ShipmentNotFound, TrackingEventInvalid
+from transport.errors import NoCarrierService, ShipmentNotFound, TrackingEventIdReused, TrackingEventInvalid
 from transport.models import Carrier, CarrierService, Shipment, ShipmentParcel, TrackingEvent
 
 logger = logging.getLogger(__name__)
@@ -147,10 +147,19 @@ def shipment_book(*, reference: str, origin: dict[str, Any], destination: dict[s
     raise NoCarrierService("Could not allocate a tracking number; try again.")
 
 
+# A carrier that timed out waiting for our answer sends the scan again within minutes; the
+# same status at the same place hours later is a new scan (a second delivery attempt).
+SCAN_RETRY_WINDOW = timedelta(minutes=5)
+
+
 def tracking_event_record(*, tracking_number: str, status: str, occurred_at: datetime | None = None,
-                          location: str = "", description: str = "") -> TrackingEvent:
+                          location: str = "", description: str = "", external_id: str = "") -> TrackingEvent:
     """Record a carrier scan and move the shipment forward (never backwards).
-    Publishes `shipment.tracking_updated`. Caller holds a transaction."""
+    Publishes `shipment.tracking_updated`. Caller holds a transaction.
+
+    A scan sent again (`_scan_already_recorded`) returns the event it was first recorded as
+    and changes nothing: the shipment stays as it is and nothing is published twice.
+    `external_id`: the carrier's id for the scan, or the request's Idempotency-Key."""
     if status not in Shipment.Status.values or status in {Shipment.Status.BOOKED, Shipment.Status.CANCELLED}:
         raise TrackingEventInvalid(f"Unknown tracking status {status!r}.", field="status")
     if "\x00" in tracking_number:  # no shipment has one, and Postgres refuses it in a comparison (a 500)
@@ -161,12 +170,13 @@ def tracking_event_record(*, tracking_number: str, status: str, occurred_at: dat
         Q(tracking_number=tracking_number) | Q(pk=shipment_id or 0)).first()
     if shipment is None:
         raise ShipmentNotFound(f"No shipment with tracking number {tracking_number!r}.", field="tracking_number")
+    recorded = _scan_already_recorded(shipment, status=status, occurred_at=occurred_at, location=location,
+                                      description=description, external_id=external_id)
+    if recorded is not None:
+        return recorded
     occurred_at = occurred_at or timezone.now()
-    event, created = TrackingEvent.objects.get_or_create(
-        shipment=shipment, status=status, occurred_at=occurred_at,
-        defaults={"location": location, "description": description})
-    if not created:
-        return event
+    event = TrackingEvent.objects.create(shipment=shipment, status=status, occurred_at=occurred_at,
+                                         location=location, description=description, external_id=external_id)
     if _advances(shipment.status, status):
         shipment.status = status
         if status == Shipment.Status.DELIVERED:
@@ -177,6 +187,34 @@ def tracking_event_record(*, tracking_number: str, status: str, occurred_at: dat
         "status": status, "occurred_at": occurred_at.isoformat(), "location": location,
         "description": description})
     return event
+
+
+def _scan_already_recorded(shipment: Shipment, *, status: str, occurred_at: datetime | None, location: str,
+                           description: str, external_id: str) -> TrackingEvent | None:
+    """The event this scan was already recorded as, or None for a new scan. Caller holds the
+    shipment's row lock, so a twin sent at the same moment waits for it and then finds this one.
+
+    - With an id: the event with that id, however late the retry (the same id on another
+      status is a 409). A new id is a new scan, unless its time repeats one (next rule).
+    - With `occurred_at`: the event of that status at that instant (`tracking_event_once`).
+    - With neither: the event of that status, location and description received within
+      SCAN_RETRY_WINDOW, since a scan without a time is stamped on arrival and its retry
+      would otherwise be a second scan."""
+    events = TrackingEvent.objects.filter(shipment=shipment)
+    if external_id:
+        found = events.filter(external_id=external_id).first()
+        if found is not None:
+            if found.status != status:
+                raise TrackingEventIdReused(
+                    f"Scan {external_id!r} was recorded as {found.status}, not {status}.", field="external_id")
+            return found
+    if occurred_at is not None:
+        return events.filter(status=status, occurred_at=occurred_at).first()
+    if external_id:
+        return None
+    return (events.filter(status=status, location=location, description=description,
+                          received_at__gte=timezone.now() - SCAN_RETRY_WINDOW)
+            .order_by("-received_at", "-pk").first())
 
 
 def _advances(current: str, new: str) -> bool:
