@@ -96,7 +96,7 @@ class InboundMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "channel", "event", "url", "status", "attempts", "last_status_code",
-                    "delivered_at"]
+                    "delivered_at", "claimed_at"]
     list_filter = ["status", "channel"]
     search_fields = ["url", "event__type", "event__aggregate_id"]
     list_select_related = ["channel", "event"]

@@ -91,7 +91,8 @@ class InboundMessage(models.Model):
 
 
 class WebhookDelivery(models.Model):
-    """One signed webhook for one event to one channel, retried until delivered."""
+    """One signed webhook for one event to one channel, retried until delivered. One run at a
+    time POSTs it: the run that claimed it (`claimed_at`, channels_sync.webhooks.webhook_claim)."""
 
     class Status(models.TextChoices):
         PENDING = "pending"
@@ -109,6 +110,10 @@ class WebhookDelivery(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the run now POSTing it took it; empty when no run is. A claim older than the "
+                  "lease (channels_sync.webhooks.claim_lease) is a crashed run's, and the next run takes it.")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["event", "channel"], name="one_webhook_per_event_channel")]

@@ -163,6 +163,7 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "omnichannel.tasks.outbox_sweep", "schedule": 60.0},
+    "webhook-sweep": {"task": "channels_sync.tasks.webhook_sweep", "schedule": 120.0},
     "inventory-release-expired-holds": {"task": "inventory.tasks.release_expired_holds", "schedule": 30.0},
     "reroute-unaccepted": {"task": "orders.tasks.reroute_unaccepted_fulfillments", "schedule": 60.0},
     "reroute-backordered": {"task": "orders.tasks.reroute_backordered", "schedule": 120.0},
