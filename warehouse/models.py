@@ -260,6 +260,24 @@ class Tote(models.Model):
         return self.code
 
 
+# A tote whose fulfillment is in one of these states is off its pick list: its order was
+# cancelled, or the location rejected it (or its stock went), so it is no longer this
+# location's to pick. Orders' `Fulfillment.Status` values.
+LEFT_THE_WALK = ("rejected", "cancelled")
+
+
+class PickTaskQuerySet(models.QuerySet["PickTask"]):
+    """The one definition of a picker's work, shared by every screen and the staff API."""
+
+    def on_list(self) -> PickTaskQuerySet:
+        """Tasks of the totes still on their pick list (not of a fulfillment that left it)."""
+        return self.exclude(tote__fulfillment__status__in=LEFT_THE_WALK)
+
+    def to_walk(self) -> PickTaskQuerySet:
+        """What a picker still has to pick: the open tasks of totes still on their list."""
+        return self.on_list().filter(status=PickTask.Status.OPEN)
+
+
 class PickTask(models.Model):
     """Pick `quantity` of a SKU from a bin into a tote, for one order line."""
 
@@ -267,7 +285,7 @@ class PickTask(models.Model):
         OPEN = "open"
         DONE = "done"
         SHORT = "short"
-        CANCELLED = "cancelled"  # its order was cancelled while the list was being walked
+        CANCELLED = "cancelled"  # its tote left the walk: the order was cancelled or the fulfillment rejected
 
     class ShortReason(models.TextChoices):
         NOT_FOUND = "not_found", "Not found"
@@ -284,6 +302,8 @@ class PickTask(models.Model):
     short = models.PositiveIntegerField(default=0)
     short_reason = models.CharField(max_length=10, choices=ShortReason.choices, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+
+    objects = PickTaskQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -371,11 +391,11 @@ class ManifestPackage(models.Model):
 
 
 class PutBack(models.Model):
-    """Units picked for an order that was cancelled after its picking (picked, packed or
-    waiting for pickup), to carry from the packing bin back to a storage bin: booked
-    (packing bin -> `bin`) when the order was cancelled, listed at the packing station until
-    someone there says they are back (`done_at`). One per pick task: a task's units go back
-    once. The picker's own put-backs (an order cancelled during the walk) are recorded done."""
+    """Units picked for an order that was cancelled (during its pick walk, or after it:
+    picked, packed or waiting for pickup), to carry from the tote or the packing bin back to
+    a storage bin: booked (packing bin -> `bin`) when the order was cancelled, listed at the
+    packing station (and, for a tote taken off a walk, on that pick list's screen) until
+    someone says they are back (`done_at`). One per pick task: a task's units go back once."""
 
     location = models.ForeignKey("inventory.Location", on_delete=models.PROTECT, related_name="+")
     fulfillment = models.ForeignKey("orders.Fulfillment", on_delete=models.PROTECT, related_name="put_backs")

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from inventory.models import Location, Sku, Transfer
 from orders.models import Fulfillment, Order
 from warehouse.models import (
+    LEFT_THE_WALK,
     Bin,
     CarrierManifest,
     Package,
@@ -21,6 +23,7 @@ from warehouse.models import (
     Receipt,
     ReceiptLine,
     ReturnReceipt,
+    Tote,
     Wave,
 )
 from warehouse.services.picking import open_fulfillments
@@ -64,11 +67,21 @@ def waiting_fulfillments(location: Location) -> list[Fulfillment]:
     return open_fulfillments(location)
 
 
+def _count(qs: QuerySet) -> Coalesce:
+    """A correlated COUNT(*) of `qs` (filtered on the outer row), 0 when it finds none."""
+    return Coalesce(Subquery(qs.order_by().values("pick_list_id").annotate(n=Count("pk")).values("n"),
+                             output_field=IntegerField()), 0)
+
+
 def pick_lists(location: Location) -> QuerySet[PickList]:
+    """The location's pick lists with something left to pick, each with its picks left
+    (`open_tasks`) and the orders still on it (`tote_count`): a tote whose order was
+    cancelled or whose fulfillment was rejected here is on neither (`PickTask.objects.to_walk`)."""
     return (PickList.objects.filter(location=location).exclude(status=PickList.Status.DONE)
-            .annotate(open_tasks=Count("tasks", filter=Q(tasks__status=PickTask.Status.OPEN)),
-                      tote_count=Count("totes", distinct=True))
-            .order_by("created_at", "pk"))
+            .annotate(open_tasks=_count(PickTask.objects.to_walk().filter(pick_list=OuterRef("pk"))),
+                      tote_count=_count(Tote.objects.filter(pick_list=OuterRef("pk"))
+                                        .exclude(fulfillment__status__in=LEFT_THE_WALK)))
+            .filter(open_tasks__gt=0).order_by("created_at", "pk"))
 
 
 def pick_list_get(location: Location, pk: int) -> PickList:
@@ -77,14 +90,22 @@ def pick_list_get(location: Location, pk: int) -> PickList:
 
 
 def next_task(pick_list: PickList) -> PickTask | None:
-    return (pick_list.tasks.filter(status=PickTask.Status.OPEN).select_related("bin", "sku__product", "tote")
+    return (pick_list.tasks.to_walk().select_related("bin", "sku__product", "tote__fulfillment__order")
             .order_by("sequence", "pk").first())
 
 
+def pick_task_get(pick_list: PickList, pk: int | None) -> PickTask | None:
+    """A task of this pick list (whatever its state), or None."""
+    if pk is None:
+        return None
+    return pick_list.tasks.select_related("tote__fulfillment__order").filter(pk=pk).first()
+
+
 def pick_progress(pick_list: PickList) -> tuple[int, int]:
-    """(tasks closed, tasks in all)."""
-    total = pick_list.tasks.count()
-    return total - pick_list.tasks.filter(status=PickTask.Status.OPEN).count(), total
+    """(tasks closed, tasks in all) of the totes still on the list."""
+    tasks = pick_list.tasks.on_list()
+    total = tasks.count()
+    return total - tasks.to_walk().count(), total
 
 
 def sku_description(sku: Sku) -> str:
@@ -109,11 +130,16 @@ class PutBackCard:
     since: datetime
 
 
-def put_backs_open(location: Location, fulfillment_id: int | None = None) -> list[PutBackCard]:
-    """The location's put-backs nobody confirmed yet, one card per cancelled order, oldest first."""
+def put_backs_open(location: Location, fulfillment_id: int | None = None, *,
+                   pick_list: PickList | None = None) -> list[PutBackCard]:
+    """The location's put-backs nobody confirmed yet, one card per cancelled order, oldest
+    first; those of one fulfillment, or of the totes taken off one pick list's walk."""
     qs = PutBack.objects.filter(location=location, done_at__isnull=True)
     if fulfillment_id is not None:
         qs = qs.filter(fulfillment_id=fulfillment_id)
+    if pick_list is not None:
+        taken_off = Tote.objects.filter(pick_list=pick_list, tasks__status=PickTask.Status.CANCELLED)
+        qs = qs.filter(pick_task__tote__in=taken_off)
     rows = list(qs.select_related("fulfillment__order", "sku", "bin", "pick_task__tote")
                 .order_by("created_at", "fulfillment_id", "bin__pick_sequence", "bin__code", "sku__code", "pk"))
     ids = {row.fulfillment_id for row in rows}

@@ -13,8 +13,9 @@ TOO_LATE = {S.SHIPPED, S.DELIVERED, S.PICKED_UP}
 
 def order_cancel(order: Order, *, actor: str, reason: str = "") -> Order:
     """Cancel the order and release every reservation it holds; not once anything has
-    shipped or been handed over. Units already picked (picked, packed, on the pickup shelf)
-    go back from the packing bin to their shelves and the location's staff are told
+    shipped or been handed over. Its totes leave any pick walk, units already picked (in a
+    tote on the walk, picked, packed, on the pickup shelf) go back from the packing bin to
+    their shelves and the location's staff are told
     (`warehouse.services.bins_put_back_cancelled`, after the stock levels: docs/adr/0005).
     Caller holds a transaction and the order's row lock."""
     if order.status == Order.Status.CANCELLED:

@@ -79,9 +79,11 @@ def fulfillment_accept(fulfillment: Fulfillment, *, actor: str) -> Fulfillment:
 def fulfillment_reject(fulfillment: Fulfillment, *, reason: str, note: str = "", actor: str,
                        counts: dict[str, int] | None = None) -> Fulfillment:
     """The location cannot fulfil it: release its units (the `fulfillment.rejected` event
-    re-routes the order without this location) and make the stock tell the truth:
+    re-routes the order without this location), take it off the location's pick lists
+    (`warehouse.services.pick_work_withdraw`) and make the stock tell the truth:
     `not_in_stock` corrects the location's stock with a count (the `counts` given per SKU,
-    else on hand less the units it could not find), `damaged` moves the units to damaged."""
+    else on hand less the units it could not find), `damaged` moves the units to damaged.
+    Caller holds `fulfillment_lock`."""
     if reason not in REJECT_REASONS:
         raise ValidationFailed(f"Reason must be one of {sorted(REJECT_REASONS)}.", field="reason")
     if fulfillment.status not in {S.PENDING, S.ACCEPTED}:
@@ -91,9 +93,11 @@ def fulfillment_reject(fulfillment: Fulfillment, *, reason: str, note: str = "",
     Allocation.objects.filter(pk__in=[a.pk for a in allocations]).update(is_active=False)
     if reason in {"not_in_stock", "damaged"}:
         _correct_stock(fulfillment, allocations, reason, counts or {}, actor)
-    return _transition(fulfillment, {S.PENDING, S.ACCEPTED}, S.REJECTED, "reject", actor=actor,
-                       event_type=events.FULFILLMENT_REJECTED, publish=True, message=note,
-                       payload={"reason": reason}, rejection_reason=reason, rejection_note=note[:255])
+    rejected = _transition(fulfillment, {S.PENDING, S.ACCEPTED}, S.REJECTED, "reject", actor=actor,
+                           event_type=events.FULFILLMENT_REJECTED, publish=True, message=note,
+                           payload={"reason": reason}, rejection_reason=reason, rejection_note=note[:255])
+    warehouse_services.pick_work_withdraw([fulfillment.pk], actor=actor)
+    return rejected
 
 
 def _correct_stock(fulfillment: Fulfillment, allocations: list[Allocation], reason: str, counts: dict[str, int],

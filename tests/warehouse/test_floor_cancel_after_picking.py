@@ -171,7 +171,7 @@ def test_the_put_back_runs_once_when_called_again(floor):
     assert bin_violations() == []
 
 
-def test_an_order_cancelled_mid_walk_is_put_back_by_the_picker_only(floor):
+def test_an_order_cancelled_mid_walk_is_put_back_once_by_the_cancel(floor):
     order = place(floor, (floor.shirt, 1), (floor.shoe, 1))
     fulfillment = fulfillment_at(order, floor.wh)
     with transaction.atomic():
@@ -181,19 +181,18 @@ def test_an_order_cancelled_mid_walk_is_put_back_by_the_picker_only(floor):
     with transaction.atomic():
         picking.pick_scan(first, bin_code=first.bin.barcode, item_code=floor.shirt.code, actor=ACTOR)
 
-    cancel(order)  # the tote is still on the walk: the picker's screen takes it off
-    assert in_bin(outbound(floor.wh), floor.shirt) == 1
-    assert PutBack.objects.count() == 0
+    cancel(order)  # the tote leaves the walk at once and its tee goes back in the books
 
+    assert (in_bin(outbound(floor.wh), floor.shirt), in_bin(floor.bins["A-01-1"], floor.shirt)) == (0, 10)
+    assert put_backs(fulfillment) == [("TEE-WHT-M", "A-01-1", 1, 1, True)]  # open: listed until confirmed
+    assert [c.lines for c in selectors.put_backs_open(floor.wh)] == [["1 × TEE-WHT-M to bin A-01-1"]]
+    assert list(PickTask.objects.order_by("sequence").values_list("status", flat=True)) == ["done", "cancelled"]
+    # neither the pick screen's clean-up nor a retried hook books it again
     with transaction.atomic():
-        notes = picking.pick_list_drop_cancelled(PickList.objects.get(pk=pick_list.pk), actor="picker:p")
-    assert notes == [f"Order {order.number} was cancelled: tote {first.tote.code} is off this list; "
-                     "put back 1 × TEE-WHT-M to bin A-01-1."]
-    # recorded as done by the picker, who was told: not listed again at the packing station
-    assert [(p.quantity, p.booked, p.done_by) for p in PutBack.objects.all()] == [(1, 1, "picker:p")]
-    assert selectors.put_backs_open(floor.wh) == []
+        assert picking.pick_list_drop_cancelled(PickList.objects.get(pk=pick_list.pk), actor="picker:p") == []
     with transaction.atomic():
         assert warehouse_services.bins_put_back_cancelled([fulfillment.pk], actor="system:retry") == []
+    assert PutBack.objects.count() == 1
     assert (in_bin(outbound(floor.wh), floor.shirt), in_bin(floor.bins["A-01-1"], floor.shirt)) == (0, 10)
     assert bin_violations() == []
 

@@ -224,11 +224,14 @@ def test_the_pick_screen_takes_a_cancelled_order_off_the_walk_and_says_what_to_p
     assert client.post(page, {"step": "item", "bin": "WH1-A-01-1", "code": floor.shirt.barcode}).status_code == 302
     with transaction.atomic():
         order_cancel(Order.objects.select_for_update().get(pk=first.pk), actor="channel:web")
-    # the picker scans the cap of the cancelled order: nothing is picked, the screen explains and moves on
-    response = client.post(page, {"step": "item", "bin": "WH1-A-02-1", "code": floor.cap.barcode}, follow=True)
+    # the picker, whose screen still shows the cap of the cancelled order, scans it: nothing is
+    # picked, the screen explains, lists the tee to put back and moves on to the other order
+    cap = PickTask.objects.get(tote__fulfillment__order=first, sku=floor.cap)
+    response = client.post(page, {"step": "item", "bin": "WH1-A-02-1", "code": floor.cap.barcode, "task": cap.pk},
+                           follow=True)
     assert response.status_code == 200
     text = response.content.decode()
-    assert f"Order {first.number} was cancelled" in text and "put back 1 × TEE-WHT-M to bin A-01-1" in text
+    assert f"Order {first.number} was cancelled" in text and "Put back 1 × TEE-WHT-M to bin A-01-1" in text
     assert "A-03-2" in text  # the next stop: the other order's shoe
     assert PickTask.objects.filter(tote__fulfillment__order=first, status="cancelled").count() == 1
     assert not PickTask.objects.filter(sku=floor.cap, picked__gt=0).exists()

@@ -43,7 +43,8 @@ class PickListOut(serializers.Serializer):
     kind = serializers.CharField()
     status = serializers.CharField()
     location = serializers.CharField(source="location.code")
-    tasks = PickTaskOut(many=True)
+    tasks = PickTaskOut(many=True, source="tasks.on_list",
+                        help_text="The totes still on the list: not an order cancelled or rejected since.")
 
 
 class WaveOut(serializers.Serializer):

@@ -6,8 +6,9 @@ fulfillment into its own tote. Tasks name a bin and are walked in bin sequence
 records nothing. The first unit picked for a fulfillment starts its picking (the customer
 hears "being prepared"); a short pick corrects the stock through inventory movements and
 sends the missing units back to the router in the same transaction. A tote whose order is
-cancelled during the walk leaves it the next time the picker's screen loads
-(`pick_list_drop_cancelled`): the screen says which units to put back where.
+cancelled, or whose fulfillment the location rejects, during the walk leaves it at once
+(`putback`): what a picker has to walk is `PickTask.objects.to_walk()` everywhere, and the
+pick list's screen lists the cancelled totes' units to put back until someone confirms it.
 
 Lock order: the order and fulfillment (`fulfillment_lock`), then the pick task, then stock
 levels (inventory), then bin rows. Callers hold a transaction."""
@@ -19,7 +20,6 @@ from collections.abc import Sequence
 from datetime import time
 
 from django.db.models import F, Sum
-from django.utils import timezone
 
 from inventory import services as inventory_services
 from inventory.models import Location, Sku, StockLevel
@@ -30,10 +30,10 @@ from orders.services import floor as order_floor
 from transport import selectors as transport_selectors
 from warehouse import engine
 from warehouse.errors import NoBins, NothingToPick, NotReady, TooMany, WrongBin, WrongItem
-from warehouse.models import Bin, BinStock, PickList, PickTask, PutBack, Tote, Wave
+from warehouse.models import LEFT_THE_WALK, Bin, BinStock, PickList, PickTask, Tote, Wave
 from warehouse.services.binstock import bin_move, bin_take, bins_units_left, floor_books_bins, special_bin
 from warehouse.services.numbers import new_number
-from warehouse.services.putback import put_back_line, tasks_put_back
+from warehouse.services.putback import pick_lists_close_if_done, pick_work_withdraw
 from warehouse.services.scan import sku_by_scan
 
 logger = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ def pick_list_create(location: Location, fulfillments: Sequence[Fulfillment], *,
 
 def _free_in_bins(location_id: int, sku_id: int) -> list[tuple[Bin, int]]:
     """Storage bins holding the SKU, in walking order, with units not promised to open tasks."""
-    promised = dict(PickTask.objects.filter(status=T.OPEN, sku_id=sku_id, bin__location_id=location_id)
+    promised = dict(PickTask.objects.to_walk().filter(sku_id=sku_id, bin__location_id=location_id)
                     .values_list("bin_id").annotate(n=Sum(F("quantity") - F("picked") - F("short")))
                     .values_list("bin_id", "n"))
     rows = (BinStock.objects.filter(bin__location_id=location_id, bin__kind=Bin.Kind.STORAGE, sku_id=sku_id,
@@ -166,6 +166,9 @@ def _lock_task(task_id: int) -> tuple[Fulfillment, PickTask]:
     fulfillment = order_services.fulfillment_lock(fulfillment_id)
     task = (PickTask.objects.select_for_update(of=("self",)).select_related("bin", "sku", "tote", "pick_list")
             .get(pk=task_id))
+    if task.status == T.CANCELLED:
+        raise NotReady("This pick is off the list: its order was cancelled or is no longer picked here.",
+                       field=None)
     if task.status != T.OPEN:
         raise NotReady("This pick is already done.", field=None)
     return fulfillment, task
@@ -264,45 +267,30 @@ def _close_if_done(task: PickTask, fulfillment: Fulfillment, actor: str) -> None
     pick_list = task.pick_list
     if pick_list.status == PickList.Status.OPEN:
         PickList.objects.filter(pk=pick_list.pk, status=PickList.Status.OPEN).update(status=PickList.Status.PICKING)
-    _close_pick_list_if_done(pick_list)
-
-
-def _close_pick_list_if_done(pick_list: PickList) -> None:
-    if not PickTask.objects.filter(pick_list=pick_list, status=T.OPEN).exists():
-        PickList.objects.filter(pk=pick_list.pk).update(status=PickList.Status.DONE, finished_at=timezone.now())
-        if pick_list.wave_id and not PickList.objects.filter(wave_id=pick_list.wave_id).exclude(
-                status=PickList.Status.DONE).exists():
-            Wave.objects.filter(pk=pick_list.wave_id).update(status=Wave.Status.DONE)
+    pick_lists_close_if_done([pick_list.pk])
 
 
 # --- an order cancelled while its pick list is walked ------------------------------------------------
 
 
 def pick_list_drop_cancelled(pick_list: PickList, *, actor: str) -> list[str]:
-    """Take the totes whose order was cancelled meanwhile off the walk: their open tasks
-    close as cancelled (so they no longer stand first in the walk and block the other
-    orders), and the units already picked into them go back, in the books, from the packing
-    bin to the bins they were picked from (`putback.tasks_put_back`, recorded as done by the
-    picker). Returns what the picker must do, a line per tote (put the units back); nothing
-    if no tote was dropped. Caller holds a transaction."""
-    tote_ids = list(Tote.objects.filter(pick_list=pick_list, fulfillment__status=FS.CANCELLED,
+    """Take off the walk the totes still on it whose fulfillment left the location by a path
+    that did not take them off itself (cancel and reject do, at once: `putback`): their open
+    tasks close as cancelled, so they no longer stand first in the walk and block the other
+    orders, and the units already picked into them go back in the books and are listed to
+    put back (`putback.pick_work_withdraw`). Returns a line per tote dropped, for the picker;
+    nothing if none was. Caller holds a transaction."""
+    tote_ids = list(Tote.objects.filter(pick_list=pick_list, fulfillment__status__in=LEFT_THE_WALK,
                                         tasks__status=T.OPEN).values_list("pk", flat=True).distinct())
-    if not tote_ids:
-        return []
     notes = []
     for tote in Tote.objects.filter(pk__in=tote_ids).order_by("position"):
         fulfillment = order_services.fulfillment_lock(tote.fulfillment_id)  # the order first, as every floor write
-        tasks = list(PickTask.objects.select_for_update(of=("self",)).filter(tote=tote)
-                     .select_related("bin", "sku", "tote").order_by("sequence", "pk"))
-        if fulfillment.status != FS.CANCELLED or not any(task.status == T.OPEN for task in tasks):
+        if fulfillment.status not in LEFT_THE_WALK or not tote.tasks.filter(status=T.OPEN).exists():
             continue  # another request took it off meanwhile
-        PickTask.objects.filter(tote=tote, status=T.OPEN).update(status=T.CANCELLED)
-        put_back = set(PutBack.objects.filter(pick_task__tote=tote).values_list("pick_task_id", flat=True))
-        back = [put_back_line(row) for row in tasks_put_back([t for t in tasks if t.pk not in put_back],
-                                                             done_by=actor)]
-        what = f"put back {', '.join(back)}." if back else "nothing was picked for it yet."
-        notes.append(f"Order {fulfillment.order.number} was cancelled: tote {tote.code} is off this list; {what}")
-        logger.info("pick list %s: tote %s dropped (order %s cancelled) by %s", pick_list.number, tote.code,
-                    fulfillment.order.number, actor)
-    _close_pick_list_if_done(pick_list)
+        back = pick_work_withdraw([fulfillment.pk], actor=actor)
+        why = "was cancelled" if fulfillment.status == FS.CANCELLED else "is no longer picked here"
+        what = "put its units back (below)." if back else "nothing was picked for it."
+        notes.append(f"Order {fulfillment.order.number} {why}: tote {tote.code} is off this list; {what}")
+        logger.info("pick list %s: tote %s dropped (%s %s) by %s", pick_list.number, tote.code,
+                    fulfillment.number, fulfillment.status, actor)
     return notes

@@ -1,23 +1,28 @@
-"""Units of a cancelled order going back from the packing bin to the shelves (docs/adr/0005).
+"""Totes that leave a pick walk, and units of a cancelled order going back from the packing
+bin to the shelves (docs/adr/0005).
 
 Picking moves units from storage bins into the location's packing (outbound) bin, where they
-wait until they leave. When the order is cancelled before they leave:
-- after its picking finished (picked, packed, or waiting on the pickup shelf), orders' cancel
-  calls `bins_put_back_cancelled` in its transaction: the units go back in the books to the
-  bins they were picked from, the fulfillment's packages are voided, and each line is
-  recorded as an open `PutBack`, which the packing station lists ("put back 1 × SKU to bin
-  B") until someone there confirms it (`put_back_confirm`);
-- during its pick walk, the picker's screen takes the tote off the list
-  (`picking.pick_list_drop_cancelled`) and puts its units back through `tasks_put_back` too,
-  recorded done by the picker, who is told at once.
+wait until they leave. A fulfillment leaves its location's picking when its order is
+cancelled or the location rejects it; orders' services call, in their transaction:
+- `bins_put_back_cancelled` from `order_cancel`, whenever the order was cancelled before its
+  units left (during its pick walk, or after it: picked, packed, on the pickup shelf);
+- `pick_work_withdraw` from `fulfillment_reject` (nothing was picked yet: the fulfillment was
+  only accepted).
+Either way its tote leaves any walk at once (open tasks close as `cancelled`; a pick list left
+with nothing to pick is done), the units already picked go back in the books to the bins they
+came from, and each line is recorded as an open `PutBack`, listed at the packing station
+("put back 1 × SKU to bin B") and on the screen of the pick list it was taken off, until
+someone confirms it (`put_back_confirm`). Nobody has to open the pick list again for this.
 A pick task's units go back once: `PutBack.pick_task` is unique, and each path takes only
-tasks without one (and the first leaves totes still being walked to the second).
+tasks without one. The pick screen's `picking.pick_list_drop_cancelled` withdraws, the same
+way, totes it still finds on the walk whose fulfillment left by another path.
 
 Lock order: the caller holds the lock of the tasks' order (`fulfillment_lock`, or the order
-row for a cancel) and, for a cancel, has released its reservations (stock levels before bins,
-docs/adr/0004); then bin rows, SKU by SKU, the storage bin's row before the packing bin's (the
-order a pick takes them in, `bin_move`). Imports nothing from orders (orders calls the top
-level of this package)."""
+row for a cancel; every write to a pick task takes it first) and, for a cancel, has released
+its reservations (stock levels before bins, docs/adr/0004); then bin rows, SKU by SKU, the
+storage bin's row before the packing bin's (the order a pick takes them in, `bin_move`); then
+pick list rows in pk order, then their wave's (as a pick closing its list takes them).
+Imports nothing from orders (orders calls the top level of this package)."""
 
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ from collections.abc import Iterable, Sequence
 from django.utils import timezone
 
 from inventory.models import Location
-from warehouse.models import Bin, BinStock, Package, PickTask, PutBack, Tote
+from warehouse.models import Bin, BinStock, Package, PickList, PickTask, PutBack, Wave
 from warehouse.services.binstock import bin_add, bin_take, special_bin
 from warehouse.services.receiving import putaway_suggestion
 
@@ -64,8 +69,8 @@ def _shelf_for(task: PickTask) -> Bin:
 def tasks_put_back(tasks: Iterable[PickTask], *, done_by: str = "") -> list[PutBack]:
     """Book the units picked by these tasks (with `bin`, `sku` and `tote` loaded; none put
     back before) back from their location's packing bin to the bins they came from, and
-    record each: open for the packing station, or done by `done_by` (a picker told at
-    once). Returns the records in walking order. Caller holds the lock of the tasks' orders."""
+    record each: open, to be confirmed where it is listed, or done by `done_by`. Returns the
+    records in walking order. Caller holds the lock of the tasks' orders."""
     tasks = [task for task in tasks if task.picked > 0]
     if not tasks:
         return []
@@ -86,21 +91,61 @@ def tasks_put_back(tasks: Iterable[PickTask], *, done_by: str = "") -> list[PutB
     return [rows[task.pk] for task in sorted(tasks, key=lambda t: (t.sequence, t.pk))]
 
 
-def bins_put_back_cancelled(fulfillment_ids: Sequence[int], *, actor: str) -> list[PutBack]:
-    """These fulfillments' order was cancelled: the units picked for them that wait in the
-    packing bin (picked, packed or on the pickup shelf) go back in the books to the bins they
-    came from, listed at the packing station until put back; their packages are voided.
-    Totes still on a pick walk are left to the picker's screen. Calling it again changes
-    nothing. Caller holds the order's lock and a transaction, after releasing its
-    reservations (orders' `order_cancel`)."""
+def pick_lists_close_if_done(pick_list_ids: Iterable[int]) -> None:
+    """Mark done the pick lists left with no open task (and a wave whose lists are all
+    done). Each list's row is locked before its tasks are counted, so a picker finishing the
+    last pick and a cancel taking the last tote off the same list, at the same moment, cannot
+    both see the other's task still open and leave the list open for ever."""
+    ids = sorted(set(pick_list_ids))
+    if not ids:
+        return
+    for pick_list in list(PickList.objects.select_for_update().filter(pk__in=ids).order_by("pk")):
+        if pick_list.status == PickList.Status.DONE or PickTask.objects.filter(
+                pick_list_id=pick_list.pk, status=T.OPEN).exists():
+            continue
+        PickList.objects.filter(pk=pick_list.pk).update(status=PickList.Status.DONE, finished_at=timezone.now())
+        if pick_list.wave_id and not PickList.objects.filter(wave_id=pick_list.wave_id).exclude(
+                status=PickList.Status.DONE).exists():
+            Wave.objects.filter(pk=pick_list.wave_id).update(status=Wave.Status.DONE)
+
+
+def _withdraw(fulfillment_ids: Sequence[int]) -> list[PutBack]:
+    """Take these fulfillments' totes off every walk and book back what was picked for them."""
+    walked = list(PickTask.objects.filter(tote__fulfillment_id__in=fulfillment_ids, status=T.OPEN)
+                  .values_list("pick_list_id", flat=True).distinct())
+    PickTask.objects.filter(tote__fulfillment_id__in=fulfillment_ids, status=T.OPEN).update(status=T.CANCELLED)
+    tasks = (PickTask.objects.filter(tote__fulfillment_id__in=fulfillment_ids, picked__gt=0, put_back__isnull=True)
+             .select_related("bin", "sku", "tote").order_by("pk"))
+    rows = tasks_put_back(list(tasks))
+    pick_lists_close_if_done(walked)
+    return rows
+
+
+def pick_work_withdraw(fulfillment_ids: Sequence[int], *, actor: str) -> list[PutBack]:
+    """These fulfillments are no longer their location's to pick (rejected there): their
+    totes leave any pick walk at once, so no picker's list or screen shows them, and any unit
+    already picked for them is booked back and listed to put back. Calling it again changes
+    nothing. Caller holds the order's lock and a transaction (orders' `fulfillment_reject`)."""
     if not fulfillment_ids:
         return []
-    walking = Tote.objects.filter(fulfillment_id__in=fulfillment_ids,
-                                  tasks__status__in=[T.OPEN, T.CANCELLED]).values("pk")
-    tasks = (PickTask.objects.filter(tote__fulfillment_id__in=fulfillment_ids, status__in=[T.DONE, T.SHORT],
-                                     picked__gt=0, put_back__isnull=True)
-             .exclude(tote_id__in=walking).select_related("bin", "sku", "tote").order_by("pk"))
-    rows = tasks_put_back(list(tasks))
+    rows = _withdraw(fulfillment_ids)
+    if rows:
+        logger.info("fulfillments %s left the floor: %s line(s) to put back (%s)", list(fulfillment_ids),
+                    len(rows), actor)
+    return rows
+
+
+def bins_put_back_cancelled(fulfillment_ids: Sequence[int], *, actor: str) -> list[PutBack]:
+    """These fulfillments' order was cancelled: their totes leave any pick walk still going,
+    the units picked for them (in a tote on the walk, in the packing bin, packed or on the
+    pickup shelf) go back in the books to the bins they came from and are listed to put back
+    (at the packing station, and on the screen of the pick list a tote was taken off) until
+    someone confirms it; their packages are voided. Calling it again changes nothing. Caller
+    holds the order's lock and a transaction, after releasing its reservations (orders'
+    `order_cancel`)."""
+    if not fulfillment_ids:
+        return []
+    rows = _withdraw(fulfillment_ids)
     voided = (Package.objects.filter(fulfillments__pk__in=fulfillment_ids, voided_at__isnull=True)
               .update(voided_at=timezone.now()))
     if rows or voided:

@@ -182,15 +182,31 @@ def pick_lists(request: HttpRequest) -> HttpResponse:
 @floor_view
 @require_http_methods(["GET", "POST"])
 def pick(request: HttpRequest, pk: int) -> HttpResponse:
-    pick_list = selectors.pick_list_get(request.location, pk)  # type: ignore[attr-defined]
+    """The next pick of the walk; above it, the totes taken off this walk (an order cancelled
+    meanwhile) with the units to put back, until someone taps "Done" here or at packing."""
+    location = request.location  # type: ignore[attr-defined]
+    pick_list = selectors.pick_list_get(location, pk)
+    here = reverse("wms:pick", args=[pk])
     dropped, _ = run(lambda: picking.pick_list_drop_cancelled(pick_list, actor=actor(request)))
-    if dropped:  # an order was cancelled meanwhile: say so first, and act on nothing posted for it
+    if dropped:  # a tote left the walk: say so first, and act on nothing posted for it
         for note in dropped:
             messages.warning(request, note)
-        return HttpResponseRedirect(reverse("wms:pick", args=[pk]))
+        return HttpResponseRedirect(here)
+    if request.method == "POST" and request.POST.get("step") == "put_back":
+        fulfillment_id = _int(request.POST.get("fulfillment"), 0) or 0
+        if selectors.put_backs_open(location, fulfillment_id, pick_list=pick_list):
+            done, _ = run(lambda: putback.put_back_confirm(location, fulfillment_id, actor=actor(request)))
+            if done:
+                messages.success(request, "Units back on their shelves")
+        return HttpResponseRedirect(here)
     task = selectors.next_task(pick_list)
+    posted = selectors.pick_task_get(pick_list, _int(request.POST.get("task"))) if request.method == "POST" else None
+    if posted is not None and posted != task:  # the screen showed a pick that is no longer next
+        messages.warning(request, _no_longer_next(posted))
+        return HttpResponseRedirect(here)
+    put_backs = selectors.put_backs_open(location, pick_list=pick_list)
     if task is None:
-        return screen(request, "warehouse/pick_done.html", {"pick_list": pick_list})
+        return screen(request, "warehouse/pick_done.html", {"pick_list": pick_list, "put_backs": put_backs})
     bin_code = (request.POST.get("bin") if request.method == "POST" else request.GET.get("bin")) or ""
     error = None
     if request.method == "POST":
@@ -204,19 +220,29 @@ def pick(request: HttpRequest, pk: int) -> HttpResponse:
                                                      quantity=quantity, actor=actor(request)))
             if error is None:
                 messages.success(request, f"Picked {quantity} × {task.sku.name}")
-                return HttpResponseRedirect(f"{reverse('wms:pick', args=[pk])}?bin={bin_code}")
+                return HttpResponseRedirect(f"{here}?bin={bin_code}")
         elif step == "short":
             _, error = run(lambda: picking.pick_short(task, reason=request.POST.get("reason", ""),
                                                       actor=actor(request)))
             if error is None:
                 messages.warning(request, f"Short pick recorded: {task.sku.name} sent to another location")
-                return HttpResponseRedirect(reverse("wms:pick", args=[pk]))
+                return HttpResponseRedirect(here)
     elif bin_code and run(lambda: picking.pick_check_bin(task, bin_code))[1] is not None:
         bin_code = ""  # still at the last bin, but this pick is elsewhere
     done, total = selectors.pick_progress(pick_list)
     return screen(request, "warehouse/pick.html", {
         "pick_list": pick_list, "task": task, "bin_ok": bin_code, "done": done, "total": total,
-        "description": selectors.sku_description(task.sku)}, error)
+        "description": selectors.sku_description(task.sku), "put_backs": put_backs}, error)
+
+
+def _no_longer_next(task) -> str:
+    fulfillment = task.tote.fulfillment
+    if fulfillment.status in {"cancelled", "rejected"}:
+        why = "was cancelled" if fulfillment.status == "cancelled" else "is no longer picked here"
+        return f"Order {fulfillment.order.number} {why}: nothing was picked for it. Go on with the pick below."
+    if task.status in {"done", "short"}:
+        return "That pick was done meanwhile: nothing was recorded. Go on with the pick below."
+    return "That is not the next pick: nothing was recorded. Go on with the pick below."
 
 
 # --- packing -------------------------------------------------------------------------------------------
