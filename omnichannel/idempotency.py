@@ -8,7 +8,7 @@ import hashlib
 import json
 from typing import Any
 
-from omnichannel import rawsql
+from omnichannel import jsonfast, rawsql
 from omnichannel.errors import Conflict
 from omnichannel.instances import new
 from omnichannel.models import IdempotencyRecord
@@ -50,4 +50,4 @@ def idempotency_record(scope: str, key: str, body_hash: str, status: int, body: 
     change, so a concurrent twin fails on the unique constraint and rolls its whole change
     back."""
     return new(IdempotencyRecord, scope=scope, key=key, request_hash=body_hash, response_status=status,
-                             response_body=json.loads(json.dumps(body, default=str)))
+                             response_body=jsonfast.round_trip(body))

@@ -14,7 +14,9 @@ from typing import Any, TypeVar, cast
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import Model
+from psycopg.types.json import Jsonb
 
+from omnichannel import jsonfast
 from omnichannel.rawsql import vendor
 
 M = TypeVar("M", bound=Model)
@@ -361,12 +363,19 @@ class _Aware:
     would only check that it is aware: Postgres's `adapt_datetimefield_value` returns it)."""
 
 
+class _Json:
+    """`_kept_type` of a JSONField without an encoder of its own, on Postgres: a dict or list
+    is sent as Django would send it (`Jsonb`), written by `omnichannel.jsonfast`."""
+
+
 def _kept_type(field: models.Field, vendor: str) -> type | None:
     """The type of value `field` sends unchanged, if any (a foreign key: its target's)."""
     if type(field) is models.ForeignKey:
         field = field.target_field
     if type(field) is models.DateTimeField and vendor == "postgresql":
         return _Aware
+    if type(field) is models.JSONField and vendor == "postgresql" and field.encoder is None:
+        return _Json
     return _AS_IS.get(type(field))
 
 
@@ -405,6 +414,8 @@ def _prepared(objs: Sequence[Model], fields) -> list[Any]:
             if value is None or type(value) is keep or (
                     keep is _Aware and type(value) is datetime and value.utcoffset() is not None):
                 append(value)
+            elif keep is _Json and type(value) in (dict, list):
+                append(Jsonb(value, dumps=jsonfast.dumps))
             else:
                 append(f.get_db_prep_save(value, conn))
     return values
