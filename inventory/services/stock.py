@@ -194,7 +194,13 @@ def stock_count(stock_level: StockLevel, counted: int, *, actor: str = "", note:
     would: "hold_expired"; their units are sellable already), and then open reservations that
     still do not fit are released whole, newest first, before on_hand is lowered (the check
     constraint), and `inventory.reservations_released` is published so orders re-route them.
-    Takes the stock level's row lock, then its reservations'. Caller holds a transaction."""
+    Takes the stock level's row lock, then its reservations'. Caller holds a transaction.
+
+    The orders whose units were released are not locked here (the level is locked before the
+    count knows whose units do not fit, and an order's lock comes before stock levels:
+    docs/adr/0004). What follows for them runs after this commits, from the event: orders
+    (`allocations_released`) locks each order, cancels a fulfillment left with nothing and
+    takes its tote off the pick walk."""
     if counted < 0:
         raise QuantityInvalid("A count is never negative.", field="counted")
     level = locks.stock_level_lock(stock_level.pk)

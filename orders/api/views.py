@@ -51,8 +51,8 @@ class OrderDetailApi(generics.RetrieveAPIView):
         return selectors.order_detail_queryset(cast(Principal, principal_of(self.request)))
 
 
-def order_response(principal, number: str, status: int = 200) -> Response:
-    order = get_object_or_404(selectors.order_detail_queryset(principal), number=number)
+def order_response(principal, number: str, status: int = 200, *, history: bool = False) -> Response:
+    order = get_object_or_404(selectors.order_detail_queryset(principal, history=history), number=number)
     return Response(s.OrderOut(order).data, status=status)
 
 
@@ -65,11 +65,13 @@ class OrderCancelApi(APIView):
         data = s.CancelIn(data=request.data)
         data.is_valid(raise_exception=True)
         with transaction.atomic():
-            # Visible to the caller? (Floor staff's list is DISTINCT, which cannot be locked FOR UPDATE.)
+            # Visible to the caller? (Checked apart from the lock: the list's outer joins cannot be locked.)
             get_object_or_404(selectors.order_list(principal), number=number)
             order = Order.objects.select_for_update().get(number=number)
             services.order_cancel(order, actor=principal.actor, reason=data.validated_data["reason"])
-        return order_response(principal, number)
+        # Floor staff's part of it is cancelled now, so the order leaves their list; they are
+        # still answered with what they just did.
+        return order_response(principal, number, history=True)
 
 
 class FulfillmentListApi(generics.ListAPIView):

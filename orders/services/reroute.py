@@ -13,31 +13,54 @@ from orders import events
 from orders.models import Allocation, Fulfillment, Order, OrderLine
 from orders.services import capacity
 from orders.services.status import refresh_order_status
+from warehouse import services as warehouse_services
 
 S = Fulfillment.Status
-BEFORE_PICKING = {S.PENDING, S.ACCEPTED}
+# A fulfillment left with no units by a count is cancelled while it is still to pick or on
+# its pick walk (as a short pick cancels one: orders.services.floor.fulfillment_short).
+LEFT_WITH_NOTHING_CANCELLED = {S.PENDING, S.ACCEPTED, S.PICKING}
 
 
 def allocations_released(reservation_ids: list[int], *, reason: str, actor: str) -> set[int]:
     """Inventory released these reservations (a count found less stock). Their allocations
-    stop counting; a fulfillment left with nothing is cancelled. Returns the order ids to
-    route again. Caller holds a transaction."""
-    allocations = list(Allocation.objects.filter(reservation_id__in=reservation_ids, is_active=True)
-                       .select_related("fulfillment", "order_line__order"))
-    if not allocations:
+    stop counting; a fulfillment left with nothing, still to pick or being picked, is
+    cancelled and taken off its location's floor at once
+    (`warehouse.services.pick_work_withdraw`: its tote leaves any walk, units already picked
+    are listed to put back, a list left with nothing to pick is done). Returns the order ids
+    to route again. Caller holds a transaction.
+
+    Runs after the count has committed (its `inventory.reservations_released` event): the
+    count locks the stock level before it knows whose reservations do not fit, so it cannot
+    take their orders' locks first (docs/adr/0004). Here, with no stock level held, the
+    orders are locked first (pk order), then their fulfillments, then bins and pick lists
+    (docs/adr/0005), as a pick or a short pick takes them; so the statuses read below cannot
+    change under it (a first scan starting the picking waits, or is refused once the tote
+    is off the walk)."""
+    order_ids = sorted(set(Allocation.objects.filter(reservation_id__in=reservation_ids, is_active=True)
+                           .values_list("order_line__order_id", flat=True)))
+    if not order_ids:
         return set()
+    list(Order.objects.select_for_update().filter(pk__in=order_ids).order_by("pk"))
+    allocations = list(Allocation.objects.filter(reservation_id__in=reservation_ids, is_active=True)
+                       .select_related("order_line"))
+    if not allocations:  # another transaction released them while this one waited
+        return set()
+    held = sorted({a.fulfillment_id for a in allocations if a.fulfillment_id is not None})
+    fulfillments = list(Fulfillment.objects.select_for_update(of=("self",)).select_related("order")
+                        .filter(pk__in=held).order_by("pk"))
     Allocation.objects.filter(pk__in=[a.pk for a in allocations]).update(is_active=False)
-    orders: set[int] = set()
-    for fulfillment in {a.fulfillment for a in allocations if a.fulfillment is not None}:
-        if not fulfillment.allocations.filter(is_active=True).exists() and fulfillment.status in BEFORE_PICKING:
-            old = fulfillment.status
-            Fulfillment.objects.filter(pk=fulfillment.pk).update(status=S.CANCELLED)
-            capacity.fulfillments_dropped([(fulfillment.location_id, fulfillment.created_at)])
-            events.record(fulfillment.order, "fulfillment.cancelled", actor=actor, fulfillment=fulfillment,
-                          status_from=old, status_to=S.CANCELLED, message=f"Stock gone ({reason})", publish=False)
-    for alloc in allocations:
-        orders.add(alloc.order_line.order_id)
-    for order in Order.objects.filter(pk__in=orders):
+    cancelled = [f for f in fulfillments
+                 if f.status in LEFT_WITH_NOTHING_CANCELLED and not f.allocations.filter(is_active=True).exists()]
+    for fulfillment in cancelled:
+        old = fulfillment.status
+        Fulfillment.objects.filter(pk=fulfillment.pk).update(status=S.CANCELLED)
+        fulfillment.status = S.CANCELLED
+        events.record(fulfillment.order, "fulfillment.cancelled", actor=actor, fulfillment=fulfillment,
+                      status_from=old, status_to=S.CANCELLED, message=f"Stock gone ({reason})", publish=False)
+    capacity.fulfillments_dropped([(f.location_id, f.created_at) for f in cancelled])
+    warehouse_services.pick_work_withdraw([f.pk for f in cancelled], actor=actor)
+    orders = {alloc.order_line.order_id for alloc in allocations}
+    for order in Order.objects.filter(pk__in=orders).order_by("pk"):
         refresh_order_status(order, actor=actor)
     return orders
 

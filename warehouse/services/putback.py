@@ -7,7 +7,8 @@ cancelled or the location rejects it; orders' services call, in their transactio
 - `bins_put_back_cancelled` from `order_cancel`, whenever the order was cancelled before its
   units left (during its pick walk, or after it: picked, packed, on the pickup shelf);
 - `pick_work_withdraw` from `fulfillment_reject` (nothing was picked yet: the fulfillment was
-  only accepted).
+  only accepted), and from `allocations_released` when a stock count left a fulfillment with
+  no units (still to pick, or during its walk), right after the count commits.
 Either way its tote leaves any walk at once (open tasks close as `cancelled`; a pick list left
 with nothing to pick is done), the units already picked go back in the books to the bins they
 came from, and each line is recorded as an open `PutBack`, listed at the packing station
