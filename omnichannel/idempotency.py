@@ -11,11 +11,24 @@ from typing import Any
 from omnichannel import jsonfast, rawsql
 from omnichannel.errors import Conflict
 from omnichannel.instances import new
+from omnichannel.jsonsafe import unstorable
 from omnichannel.models import IdempotencyRecord
 
 
 class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
+
+
+MAX_KEY = 255  # characters of an Idempotency-Key header
+
+
+def key_problem(key: str) -> str | None:
+    """Why an `Idempotency-Key` header cannot be stored (too long, a NUL or invalid Unicode), or None."""
+    if len(key) > MAX_KEY:
+        return f"is {len(key)} characters long; at most {MAX_KEY}"
+    if unstorable(key):
+        return "contains a NUL character or invalid Unicode"
+    return None
 
 
 def request_hash(data: Any) -> str:

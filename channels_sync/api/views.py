@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from channels_sync.capture import inbound_archive, inbound_arrive, inbound_mark, order_capture
 from channels_sync.models import InboundMessage, SalesChannel
 from omnichannel.errors import ValidationFailed
+from omnichannel.idempotency import key_problem
 from omnichannel.jsonsafe import storable, unstorable
 from omnichannel.permissions import IsChannel, IsChannelOrStaff, Principal, principal_of
 from orders import selectors as order_selectors
@@ -17,15 +18,10 @@ from orders.api import serializers as order_serializers
 from orders.api.views import OrderFilter
 from orders.models import Order
 
-MAX_IDEMPOTENCY_KEY = 255
-
 
 def _bad_key(key: str) -> tuple[str, str] | None:
-    if len(key) > MAX_IDEMPOTENCY_KEY:
-        return "Idempotency-Key", f"is {len(key)} characters long; at most {MAX_IDEMPOTENCY_KEY}"
-    if unstorable(key):
-        return "Idempotency-Key", "contains a NUL character or invalid Unicode"
-    return None
+    problem = key_problem(key)
+    return ("Idempotency-Key", problem) if problem else None
 
 
 class OrdersApi(generics.ListAPIView):

@@ -9,13 +9,12 @@ from rest_framework.views import APIView
 
 from omnichannel.api import DateTimeField
 from omnichannel.errors import ValidationFailed
-from omnichannel.jsonsafe import unstorable
+from omnichannel.idempotency import key_problem
 from omnichannel.permissions import IsOps
 from transport import services
 from transport.errors import TrackingEventIdReused
 from transport.models import Shipment
 
-MAX_IDEMPOTENCY_KEY = 255
 RETRY_MINUTES = int(services.SCAN_RETRY_WINDOW.total_seconds() // 60)
 
 
@@ -66,9 +65,8 @@ class TrackingEventCreateApi(APIView):
         fields = dict(data.validated_data)
         event_id = fields.pop("event_id")
         key = request.headers.get("Idempotency-Key", "").strip()
-        if len(key) > MAX_IDEMPOTENCY_KEY or unstorable(key):
-            raise ValidationFailed(f"Idempotency-Key: at most {MAX_IDEMPOTENCY_KEY} characters, no NUL.",
-                                   field="Idempotency-Key")
+        if problem := key_problem(key):
+            raise ValidationFailed(f"Idempotency-Key: {problem}", field="Idempotency-Key")
         try:
             with transaction.atomic():
                 event = services.tracking_event_record(tracking_number=tracking_number,

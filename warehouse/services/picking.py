@@ -273,6 +273,11 @@ def _close_if_done(task: PickTask, fulfillment: Fulfillment, actor: str) -> None
 # --- an order cancelled while its pick list is walked ------------------------------------------------
 
 
+def left_why(fulfillment: Fulfillment) -> str:
+    """Why a tote left the walk, in the picker's words (its fulfillment is in LEFT_THE_WALK)."""
+    return "was cancelled" if fulfillment.status == FS.CANCELLED else "is no longer picked here"
+
+
 def pick_list_drop_cancelled(pick_list: PickList, *, actor: str) -> list[str]:
     """Take off the walk the totes still on it whose fulfillment left the location by a path
     that did not take them off itself (cancel and reject do, at once: `putback`): their open
@@ -288,9 +293,9 @@ def pick_list_drop_cancelled(pick_list: PickList, *, actor: str) -> list[str]:
         if fulfillment.status not in LEFT_THE_WALK or not tote.tasks.filter(status=T.OPEN).exists():
             continue  # another request took it off meanwhile
         back = pick_work_withdraw([fulfillment.pk], actor=actor)
-        why = "was cancelled" if fulfillment.status == FS.CANCELLED else "is no longer picked here"
         what = "put its units back (below)." if back else "nothing was picked for it."
-        notes.append(f"Order {fulfillment.order.number} {why}: tote {tote.code} is off this list; {what}")
+        notes.append(f"Order {fulfillment.order.number} {left_why(fulfillment)}: tote {tote.code} is off this list; "
+                     f"{what}")
         logger.info("pick list %s: tote %s dropped (%s %s) by %s", pick_list.number, tote.code,
                     fulfillment.number, fulfillment.status, actor)
     return notes

@@ -67,17 +67,16 @@ def _shelf_for(task: PickTask) -> Bin:
     return putaway_suggestion(task.bin.location_id, task.sku) or task.bin
 
 
-def tasks_put_back(tasks: Iterable[PickTask], *, done_by: str = "") -> list[PutBack]:
+def tasks_put_back(tasks: Iterable[PickTask]) -> list[PutBack]:
     """Book the units picked by these tasks (with `bin`, `sku` and `tote` loaded; none put
     back before) back from their location's packing bin to the bins they came from, and
-    record each: open, to be confirmed where it is listed, or done by `done_by`. Returns the
-    records in walking order. Caller holds the lock of the tasks' orders."""
+    record each, open until someone confirms it where it is listed. Returns the records in
+    walking order. Caller holds the lock of the tasks' orders."""
     tasks = [task for task in tasks if task.picked > 0]
     if not tasks:
         return []
     shelves = {task.pk: _shelf_for(task) for task in tasks}
     outbound = {loc: special_bin(loc, Bin.Kind.OUTBOUND) for loc in {task.bin.location_id for task in tasks}}
-    done_at = timezone.now() if done_by else None
     rows = {}
     for task in sorted(tasks, key=lambda t: (t.sku_id, shelves[t.pk].pk, t.pk)):  # one lock order for all
         shelf, packing_bin = shelves[task.pk], outbound[task.bin.location_id]
@@ -86,8 +85,7 @@ def tasks_put_back(tasks: Iterable[PickTask], *, done_by: str = "") -> list[PutB
             logger.warning("put-back of pick task %s: the packing bin held %s of the %s x %s picked", task.pk,
                            booked, task.picked, task.sku.code)
         rows[task.pk] = PutBack(location_id=task.bin.location_id, fulfillment_id=task.tote.fulfillment_id,
-                                pick_task=task, sku=task.sku, bin=shelf, quantity=task.picked, booked=booked,
-                                done_at=done_at, done_by=done_by[:100])
+                                pick_task=task, sku=task.sku, bin=shelf, quantity=task.picked, booked=booked)
     PutBack.objects.bulk_create(rows.values())
     return [rows[task.pk] for task in sorted(tasks, key=lambda t: (t.sequence, t.pk))]
 
@@ -112,9 +110,9 @@ def pick_lists_close_if_done(pick_list_ids: Iterable[int]) -> None:
 
 def _withdraw(fulfillment_ids: Sequence[int]) -> list[PutBack]:
     """Take these fulfillments' totes off every walk and book back what was picked for them."""
-    walked = list(PickTask.objects.filter(tote__fulfillment_id__in=fulfillment_ids, status=T.OPEN)
-                  .values_list("pick_list_id", flat=True).distinct())
-    PickTask.objects.filter(tote__fulfillment_id__in=fulfillment_ids, status=T.OPEN).update(status=T.CANCELLED)
+    open_tasks = PickTask.objects.filter(tote__fulfillment_id__in=fulfillment_ids, status=T.OPEN)
+    walked = set(open_tasks.values_list("pick_list_id", flat=True))
+    open_tasks.update(status=T.CANCELLED)
     tasks = (PickTask.objects.filter(tote__fulfillment_id__in=fulfillment_ids, picked__gt=0, put_back__isnull=True)
              .select_related("bin", "sku", "tote").order_by("pk"))
     rows = tasks_put_back(list(tasks))
@@ -123,10 +121,11 @@ def _withdraw(fulfillment_ids: Sequence[int]) -> list[PutBack]:
 
 
 def pick_work_withdraw(fulfillment_ids: Sequence[int], *, actor: str) -> list[PutBack]:
-    """These fulfillments are no longer their location's to pick (rejected there): their
+    """These fulfillments are no longer their location's to pick (rejected there, emptied by a
+    count, or left on a walk by a path that did not take them off): their
     totes leave any pick walk at once, so no picker's list or screen shows them, and any unit
     already picked for them is booked back and listed to put back. Calling it again changes
-    nothing. Caller holds the order's lock and a transaction (orders' `fulfillment_reject`)."""
+    nothing. Caller holds the order's lock and a transaction."""
     if not fulfillment_ids:
         return []
     rows = _withdraw(fulfillment_ids)
@@ -158,10 +157,6 @@ def bins_put_back_cancelled(fulfillment_ids: Sequence[int], *, actor: str) -> li
 def put_back_text(quantity: int, sku_code: str, bin_code: str) -> str:
     """What to do, in the floor's words: "2 × TEE-WHT-M to bin A-01-1"."""
     return f"{quantity} × {sku_code} to bin {bin_code}"
-
-
-def put_back_line(row: PutBack) -> str:
-    return put_back_text(row.quantity, row.sku.code, row.bin.code)
 
 
 def put_back_confirm(location: Location, fulfillment_id: int, *, actor: str) -> int:

@@ -26,7 +26,7 @@ from transport.models import Carrier
 from warehouse import selectors
 from warehouse.documents import packing_slip_pdf
 from warehouse.errors import UnknownCode
-from warehouse.models import ReturnLine
+from warehouse.models import LEFT_THE_WALK, PickTask, ReturnLine
 from warehouse.services import manifest, packing, picking, pickup, putback, receiving, returns
 
 LOGIN_URL = "/wms/login/"
@@ -235,12 +235,12 @@ def pick(request: HttpRequest, pk: int) -> HttpResponse:
         "description": selectors.sku_description(task.sku), "put_backs": put_backs}, error)
 
 
-def _no_longer_next(task) -> str:
+def _no_longer_next(task: PickTask) -> str:
     fulfillment = task.tote.fulfillment
-    if fulfillment.status in {"cancelled", "rejected"}:
-        why = "was cancelled" if fulfillment.status == "cancelled" else "is no longer picked here"
-        return f"Order {fulfillment.order.number} {why}: nothing was picked for it. Go on with the pick below."
-    if task.status in {"done", "short"}:
+    if fulfillment.status in LEFT_THE_WALK:
+        return (f"Order {fulfillment.order.number} {picking.left_why(fulfillment)}: nothing was picked for it. "
+                "Go on with the pick below.")
+    if task.status in {PickTask.Status.DONE, PickTask.Status.SHORT}:
         return "That pick was done meanwhile: nothing was recorded. Go on with the pick below."
     return "That is not the next pick: nothing was recorded. Go on with the pick below."
 
