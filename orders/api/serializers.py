@@ -132,11 +132,29 @@ class FulfillmentDetailOut(FulfillmentOut):
 
 
 class EventOut(SharedFields, serializers.ModelSerializer):
+    """A timeline entry. Read for a location's staff (`orders.selectors.floor_timeline`), an
+    entry marked `redacted` (an order-level entry that may say where else the order went)
+    shows what happened and when, without its message and actor, and one marked
+    `actor_elsewhere` (done by another location's staff) without its actor."""
+
     at = serializers.DateTimeField(source="created_at")
 
     class Meta:
         model = OrderEvent
         fields = ["type", "status_from", "status_to", "message", "actor", "at"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if getattr(instance, "redacted", False):
+            data["message"] = data["actor"] = ""
+        elif getattr(instance, "actor_elsewhere", False):
+            data["actor"] = ""
+        return data
+
+
+# An order's `at_risk_reason` as a location's staff see it: the reason itself can name the
+# other locations that cannot keep the promise (`orders.services.routing._flag_promise_risk`).
+AT_RISK_FOR_A_LOCATION = "The promise may not be kept"
 
 
 class OrderOut(SharedFields, serializers.ModelSerializer):
@@ -153,6 +171,12 @@ class OrderOut(SharedFields, serializers.ModelSerializer):
         fields = ["number", "external_id", "channel", "status", "delivery_method", "customer", "address",
                   "pickup_location", "currency", "total_amount", "promise_option", "promised_by", "at_risk_reason",
                   "lines", "fulfillments", "timeline", "placed_at"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if getattr(instance, "seen_from_location", False) and data["at_risk_reason"]:
+            data["at_risk_reason"] = AT_RISK_FOR_A_LOCATION
+        return data
 
     def get_customer(self, order) -> dict:
         return {"email": order.customer.email, "phone": order.customer.phone, "name": order.customer.name}
@@ -175,7 +199,9 @@ def order_out_fresh(order: Order) -> dict[str, Any]:
     reads is in memory (its channel, customer, pickup location, lines with their SKUs, the
     timeline; no fulfillment yet), and every order POST answers with it. DRF's walk over the
     fields of three serializers was ~5% of a POST. Dates and amounts are formatted by
-    OrderOut's own fields; tests/test_order_out_fresh.py compares both on every shape."""
+    OrderOut's own fields; tests/test_order_out_fresh.py compares both on every shape. Only a
+    channel's POST renders it, so nothing here is redacted for a location's staff (a fresh
+    order's timeline is its placing and confirmation by the channel, whole for them too)."""
     fresh = order._prefetched_objects_cache  # type: ignore[attr-defined]
     if fresh["fulfillments"]:
         return OrderOut(order).data
