@@ -7,6 +7,7 @@ from rest_framework import authentication, exceptions
 from channels_sync.models import ApiToken, SalesChannel
 from channels_sync.tokens import token_hash
 from omnichannel import rawsql
+from omnichannel.localcache import KeyedCache
 from omnichannel.permissions import Principal, principal_for_user
 
 
@@ -41,10 +42,22 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         return "Token"
 
 
+# Channel tokens found, by key hash: (token id, the channel's columns). Every API request
+# authenticates, and a storefront sends the same token every time; the lookup was one statement
+# in eight of an order's capture (docs/benchmarks.md). A token revoked or a channel changed is
+# seen at once by this process (signals) and within 5 s by the others, as the channel feeds'
+# copy is (omnichannel.localcache). Staff tokens are not kept: their user is read every time.
+_CHANNEL_TOKENS: KeyedCache[tuple[int, tuple]] = KeyedCache(ttl=5.0, models=[ApiToken, SalesChannel])
+
+
 def _token_lookup(key_hash: str) -> tuple[int, SalesChannel | None] | None:
     """(token id, its channel) for an active token, in one hand-written query: every API
     request runs it, and the ORM's compiler cost ten times the query (omnichannel.rawsql).
-    A staff token has no channel; its user is read by the caller."""
+    A staff token has no channel; its user is read by the caller. A channel token found is
+    kept for a few seconds (`_CHANNEL_TOKENS`); each request gets its own channel instance."""
+    kept = _CHANNEL_TOKENS.get(key_hash)
+    if kept is not None:
+        return kept[0], rawsql.instance(SalesChannel, kept[1])
     sql = (f"SELECT t.{rawsql.column(ApiToken, 'id')}, {rawsql.columns(SalesChannel, 'c')} "  # noqa: S608
            f"FROM {rawsql.table(ApiToken)} t LEFT JOIN {rawsql.table(SalesChannel)} c "
            f"ON c.{rawsql.column(SalesChannel, 'id')} = t.{rawsql.column(ApiToken, 'channel')} "
@@ -53,4 +66,7 @@ def _token_lookup(key_hash: str) -> tuple[int, SalesChannel | None] | None:
     if not rows:
         return None
     token_id, *channel = rows[0]
-    return token_id, cast("SalesChannel | None", rawsql.split(channel, SalesChannel)[0])
+    found = cast("SalesChannel | None", rawsql.split(channel, SalesChannel)[0])
+    if found is not None:
+        _CHANNEL_TOKENS.put(key_hash, (token_id, tuple(channel)))
+    return token_id, found

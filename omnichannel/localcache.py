@@ -19,7 +19,7 @@ from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 T = TypeVar("T")
-_EVERY: list[ProcessCache[Any]] = []
+_EVERY: list[Any] = []  # every ProcessCache and KeyedCache, for clear_all()
 
 
 def clear_all() -> None:
@@ -61,3 +61,38 @@ class ProcessCache(Generic[T]):
             value = self._load()
             self._value, self._expires = value, time.monotonic() + self._ttl
         return value
+
+
+class KeyedCache(Generic[T]):
+    """Per-process answers of a keyed lookup (a token's row, say), each kept `ttl` seconds,
+    forgotten at once in this process when a watched model is saved or deleted (and again when
+    that change commits, as `ProcessCache`). At most `size` keys: when full it starts again
+    empty. Callers cache only what was found, so a key that does not exist always reads the
+    database (a stream of made-up keys cannot fill it)."""
+
+    def __init__(self, *, ttl: float = 5.0, size: int = 10_000, models: Iterable[type[Model]] = ()) -> None:
+        self._ttl, self._size = ttl, size
+        self._values: dict[Any, tuple[float, T]] = {}
+        _EVERY.append(self)
+        for model in models:
+            post_save.connect(self._on_change, sender=model, weak=False)
+            post_delete.connect(self._on_change, sender=model, weak=False)
+
+    def _on_change(self, **_: Any) -> None:
+        self.clear()
+        transaction.on_commit(self.clear)
+
+    def clear(self) -> None:
+        self._values = {}
+
+    def get(self, key: Any) -> T | None:
+        found = self._values.get(key)
+        if found is None or time.monotonic() >= found[0]:
+            return None
+        return found[1]
+
+    def put(self, key: Any, value: T) -> None:
+        values = self._values
+        if len(values) >= self._size:
+            values = self._values = {}
+        values[key] = (time.monotonic() + self._ttl, value)
