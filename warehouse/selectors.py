@@ -120,7 +120,9 @@ def to_pack(location: Location) -> QuerySet[Fulfillment]:
 
 @dataclass(frozen=True)
 class PutBackCard:
-    """A cancelled order whose picked units wait at the packing station to go back."""
+    """Picked units of one order that wait at the packing station to go back: the order was
+    cancelled or left this location, or (`goes_on`) it goes on here without them (a stock
+    count took them: `putback.pick_lines_withdraw`)."""
 
     fulfillment_id: int
     order_number: str
@@ -128,12 +130,13 @@ class PutBackCard:
     lines: list[str]  # "1 × TEE-WHT-M to bin A-01-1", one per SKU and bin, in walking order
     packages: int  # voided packages to unpack first
     since: datetime
+    goes_on: bool = False  # the order is still picked and packed here, without these units
 
 
 def put_backs_open(location: Location, fulfillment_id: int | None = None, *,
                    pick_list: PickList | None = None) -> list[PutBackCard]:
-    """The location's put-backs nobody confirmed yet, one card per cancelled order, oldest
-    first; those of one fulfillment, or of the totes taken off one pick list's walk."""
+    """The location's put-backs nobody confirmed yet, one card per order, oldest first; those
+    of one fulfillment, or of the totes taken off one pick list's walk (or that lost a line)."""
     qs = PutBack.objects.filter(location=location, done_at__isnull=True)
     if fulfillment_id is not None:
         qs = qs.filter(fulfillment_id=fulfillment_id)
@@ -153,9 +156,10 @@ def put_backs_open(location: Location, fulfillment_id: int | None = None, *,
             card["totes"].append(row.pick_task.tote.code)
         key = (row.sku.code, row.bin.code)
         card["units"][key] = card["units"].get(key, 0) + row.quantity
+    goes_on = {row.fulfillment_id for row in rows if row.fulfillment.status not in LEFT_THE_WALK}
     return [PutBackCard(pk, card["order"], card["totes"],
                         [put_back_text(n, sku, bin_code) for (sku, bin_code), n in card["units"].items()],
-                        packages.get(pk, 0), card["since"]) for pk, card in cards.items()]
+                        packages.get(pk, 0), card["since"], pk in goes_on) for pk, card in cards.items()]
 
 
 def fulfillment_get(location: Location, pk: int) -> Fulfillment:

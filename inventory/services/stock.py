@@ -3,6 +3,7 @@ staff run at one stock level. Callers hold a transaction (the entry point opens 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -176,40 +177,60 @@ def _set_rule(state: str, value: int, delta: int) -> Q:
 
 # --- cycle count -------------------------------------------------------------------------------------
 
+# Explicit hooks for the app that knows which reserved units already left the shelves (the
+# warehouse: picked into a tote, packed, on the pickup shelf; on_hand keeps them until they
+# leave the building). Each takes the locked stock level and its open reservations and returns
+# reservation id -> units of it already picked. Registered by the warehouse (docs/adr/0005).
+UNITS_PICKED: list[Callable[[StockLevel, list[Reservation]], dict[int, int]]] = []
+
 
 @dataclass
 class CountResult:
     stock_level: StockLevel
     delta: int
     released: list[Reservation] = field(default_factory=list)
+    picked: int = 0  # units of reservations wholly picked already: kept, never released by the count
 
 
 def stock_count(stock_level: StockLevel, counted: int, *, actor: str = "", note: str = "",
                 reference_id: str = "") -> CountResult:
     """Record a cycle count: on_hand becomes `counted`, the difference one "count" movement.
 
-    The counted units are all there is, so what was promised or set aside must fit in them:
-    damaged then quality-control units beyond the count are dropped, then, when what is
-    reserved no longer fits, the level's expired checkout holds are released (as the sweep
-    would: "hold_expired"; their units are sellable already), and then open reservations that
-    still do not fit are released whole, newest first, before on_hand is lowered (the check
-    constraint), and `inventory.reservations_released` is published so orders re-route them.
-    Takes the stock level's row lock, then its reservations'. Caller holds a transaction.
+    The counted units are all there is, so what was promised or set aside must fit in them.
+    Units already picked for an order (in a tote, packed, on the pickup shelf: `UNITS_PICKED`)
+    were scanned off their shelf by the floor and are still in on_hand until they leave, so
+    they are taken as found: a count below them is refused, and a shortfall is charged to the
+    rest. Of the rest, damaged then quality-control units beyond the count are dropped, then,
+    when what is reserved no longer fits, the level's expired checkout holds are released (as
+    the sweep would: "hold_expired"; their units are sellable already), and then open
+    reservations that still do not fit are released whole (nothing picked for them first,
+    then those partly picked, each newest first; never one wholly picked) before on_hand is
+    lowered (the check constraint), and `inventory.reservations_released` is published so
+    orders re-route them. Takes the stock level's row lock, then its reservations'. Caller
+    holds a transaction.
 
     The orders whose units were released are not locked here (the level is locked before the
     count knows whose units do not fit, and an order's lock comes before stock levels:
     docs/adr/0004). What follows for them runs after this commits, from the event: orders
-    (`allocations_released`) locks each order, cancels a fulfillment left with nothing and
-    takes its tote off the pick walk."""
+    (`allocations_released`) locks each order, cancels a fulfillment left with nothing, takes
+    the released lines of one still on the floor off the pick walk, and routes them again."""
     if counted < 0:
         raise QuantityInvalid("A count is never negative.", field="counted")
     level = locks.stock_level_lock(stock_level.pk)
-    damaged_cut = min(level.damaged, max(0, level.damaged + level.quality_control - counted))
-    qc_cut = max(0, level.damaged + level.quality_control - counted) - damaged_cut
+    short = level.reserved + level.damaged + level.quality_control > counted  # something has to give
+    picked, wholly = _units_picked(level) if short else ({}, 0)
+    if counted < wholly:
+        raise StockWouldGoNegative(
+            f"{wholly} unit(s) of {level.sku.code} are picked for orders and wait to leave (tote, packing or "
+            f"pickup shelf); a count takes every unit at {level.location.code}, so it cannot be below {wholly}.",
+            field="counted", code="count_below_picked", extra={"picked": wholly})
+    unpicked = counted - wholly  # on the shelves, in quarantine or in quality control
+    damaged_cut = min(level.damaged, max(0, level.damaged + level.quality_control - unpicked))
+    qc_cut = max(0, level.damaged + level.quality_control - unpicked) - damaged_cut
     room = counted - (level.damaged - damaged_cut) - (level.quality_control - qc_cut)
     if level.reserved > room and holds_release_expired(stock_level_ids=[level.pk]):
         level = locks.stock_level_lock(level.pk)  # re-read under the lock held: the holds' units are free
-    released = _release_beyond(level, room, actor) if level.reserved > room else []
+    released = _release_beyond(level, room, actor, picked) if level.reserved > room else []
     deltas: dict[str, int] = {State.ON_HAND: counted - level.on_hand, State.DAMAGED: -damaged_cut,
                               State.QUALITY_CONTROL: -qc_cut}
     guard = ledger.unchanged(level, State.ON_HAND, State.DAMAGED, State.QUALITY_CONTROL)
@@ -219,14 +240,34 @@ def stock_count(stock_level: StockLevel, counted: int, *, actor: str = "", note:
     if released:
         events.reservations_released(level, released, reason=ledger.COUNT)
     level.refresh_from_db()
-    return CountResult(level, deltas[State.ON_HAND], released)
+    return CountResult(level, deltas[State.ON_HAND], released, wholly)
 
 
-def _release_beyond(level: StockLevel, room: int, actor: str) -> list[Reservation]:
-    """Release whole open reservations, newest first, until the rest fit in `room` units."""
+def _units_picked(level: StockLevel) -> tuple[dict[int, int], int]:
+    """Of the level's open reservations: reservation id -> units already picked (per the
+    hooks), and the units of those wholly picked. Locks the open reservations (the level's
+    lock is held: ADR 0004's order)."""
+    if not UNITS_PICKED:
+        return {}, 0
+    reservations = locks.open_reservations_of_level_lock(level.pk)
+    size = {r.pk: r.quantity for r in reservations}
+    picked: dict[int, int] = {}
+    for hook in UNITS_PICKED:
+        for reservation_id, units in hook(level, reservations).items():
+            if reservation_id in size and units > 0:
+                picked[reservation_id] = min(size[reservation_id], max(units, picked.get(reservation_id, 0)))
+    return picked, sum(size[pk] for pk, units in picked.items() if units == size[pk])
+
+
+def _release_beyond(level: StockLevel, room: int, actor: str, picked: dict[int, int]) -> list[Reservation]:
+    """Release whole open reservations until the rest fit in `room` units: first those with
+    nothing picked, then those partly picked (their picked units go back to the shelf), each
+    newest first. A reservation wholly picked is never released: its units are off the shelves
+    and were taken as counted (`room` always holds them)."""
     reserved = level.reserved
     released: list[Reservation] = []
-    for reservation in locks.open_reservations_of_level_lock(level.pk):
+    candidates = [r for r in locks.open_reservations_of_level_lock(level.pk) if picked.get(r.pk, 0) < r.quantity]
+    for reservation in sorted(candidates, key=lambda r: (r.pk in picked, -r.pk)):
         if reserved <= room:
             break
         released.append(reservation)

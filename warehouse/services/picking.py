@@ -9,6 +9,9 @@ sends the missing units back to the router in the same transaction. A tote whose
 cancelled, or whose fulfillment the location rejects, during the walk leaves it at once
 (`putback`): what a picker has to walk is `PickTask.objects.to_walk()` everywhere, and the
 pick list's screen lists the cancelled totes' units to put back until someone confirms it.
+A line a stock count took from a fulfillment that goes on leaves the walk the same way
+(`putback.pick_lines_withdraw`), and a count takes units already picked as found
+(`reservations_units_picked`).
 
 Lock order: the order and fulfillment (`fulfillment_lock`), then the pick task, then stock
 levels (inventory), then bin rows. Callers hold a transaction."""
@@ -22,11 +25,12 @@ from datetime import time
 from django.db.models import F, Sum
 
 from inventory import services as inventory_services
-from inventory.models import Location, Sku, StockLevel
+from inventory.models import Location, Reservation, Sku, StockLevel
 from omnichannel.errors import InvalidTransition, ValidationFailed
 from orders import services as order_services
-from orders.models import Fulfillment
+from orders.models import Allocation, Fulfillment
 from orders.services import floor as order_floor
+from orders.services.allocation import RESERVATION_REFERENCE
 from transport import selectors as transport_selectors
 from warehouse import engine
 from warehouse.errors import NoBins, NothingToPick, NotReady, TooMany, WrongBin, WrongItem
@@ -41,6 +45,7 @@ logger = logging.getLogger(__name__)
 FS = Fulfillment.Status
 T = PickTask.Status
 WAITING = {FS.PENDING, FS.ACCEPTED}
+PICKING_FINISHED = {FS.PICKED, FS.PACKED, FS.READY_FOR_PICKUP}
 SHORT_REASONS = {"not_found": "lost", "damaged": "damaged_at_pick"}
 
 
@@ -166,6 +171,9 @@ def _lock_task(task_id: int) -> tuple[Fulfillment, PickTask]:
     fulfillment = order_services.fulfillment_lock(fulfillment_id)
     task = (PickTask.objects.select_for_update(of=("self",)).select_related("bin", "sku", "tote", "pick_list")
             .get(pk=task_id))
+    if task.status == T.CANCELLED and fulfillment.status not in LEFT_THE_WALK:
+        raise NotReady(f"This pick is off the list: {line_taken_why(task, fulfillment)}. Nothing was recorded; "
+                       "go on with the next pick.", field=None)
     if task.status == T.CANCELLED:
         raise NotReady("This pick is off the list: its order was cancelled or is no longer picked here.",
                        field=None)
@@ -270,7 +278,49 @@ def _close_if_done(task: PickTask, fulfillment: Fulfillment, actor: str) -> None
     pick_lists_close_if_done([pick_list.pk])
 
 
+# --- what a stock count may not take -------------------------------------------------------------------
+
+
+def reservations_units_picked(level: StockLevel, reservations: Sequence[Reservation]) -> dict[int, int]:
+    """Reservation id -> units of it already picked at the level's location, off their shelf:
+    every unit of a fulfillment whose picking is finished (picked, packed, on the pickup shelf;
+    by the floor or through the API), and for one on its pick walk the units its tasks moved
+    into the tote for the line and that were not put back since (the line's oldest reservation
+    first). A stock count takes these as found (`inventory.services.stock.UNITS_PICKED`,
+    registered by `WarehouseConfig.ready()`). Reads only: the count holds the stock level's lock, which comes
+    after the order's; a pick committing meanwhile is caught by the count's follow-up
+    (`orders.services.reroute.allocations_released`), which puts such units back."""
+    ids = [r.pk for r in reservations if r.reference_type == RESERVATION_REFERENCE]
+    rows = list(Allocation.objects.filter(reservation_id__in=ids, is_active=True, fulfillment__isnull=False,
+                                          fulfillment__location_id=level.location_id)
+                .values_list("reservation_id", "quantity", "fulfillment_id", "order_line_id", "fulfillment__status")
+                .order_by("reservation_id"))
+    picked = {reservation: units for reservation, units, _, _, status in rows if status in PICKING_FINISHED}
+    walked = [(reservation, units, (f, line)) for reservation, units, f, line, status in rows
+              if status in {FS.ACCEPTED, FS.PICKING}]
+    if not walked:
+        return picked
+    in_totes = {(f, line): n for f, line, n in PickTask.objects.filter(
+        tote__fulfillment_id__in={key[0] for _, _, key in walked}, order_line_id__in={key[1] for _, _, key in walked},
+        picked__gt=0, put_back__isnull=True).exclude(status=T.CANCELLED)
+        .values_list("tote__fulfillment_id", "order_line_id").annotate(n=Sum("picked"))
+        .values_list("tote__fulfillment_id", "order_line_id", "n")}
+    for reservation, units, key in walked:
+        taken = min(units, in_totes.get(key, 0))
+        if taken:
+            picked[reservation] = taken
+            in_totes[key] -= taken
+    return picked
+
+
 # --- an order cancelled while its pick list is walked ------------------------------------------------
+
+
+def line_taken_why(task: PickTask, fulfillment: Fulfillment) -> str:
+    """Why a pick of an order that goes on left the walk, in the picker's words (a stock count
+    took its line: `putback.pick_lines_withdraw`)."""
+    return (f"a stock count found too few {task.sku.code} here, so order {fulfillment.order.number} no longer "
+            "gets them from this location")
 
 
 def left_why(fulfillment: Fulfillment) -> str:

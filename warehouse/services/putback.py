@@ -14,6 +14,12 @@ with nothing to pick is done), the units already picked go back in the books to 
 came from, and each line is recorded as an open `PutBack`, listed at the packing station
 ("put back 1 × SKU to bin B") and on the screen of the pick list it was taken off, until
 someone confirms it (`put_back_confirm`). Nobody has to open the pick list again for this.
+A stock count that takes only some lines of a fulfillment on the floor takes just those lines'
+picks off the walk the same way (`pick_lines_withdraw`, from `allocations_released`); the
+tote stays on its walk with the other lines.
+
+A stock count takes units already picked as found: it asks the floor which reserved units left
+their shelf (`picking.reservations_units_picked`, registered by `WarehouseConfig.ready()`).
 A pick task's units go back once: `PutBack.pick_task` is unique, and each path takes only
 tasks without one. The pick screen's `picking.pick_list_drop_cancelled` withdraws, the same
 way, totes it still finds on the walk whose fulfillment left by another path.
@@ -29,7 +35,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
+from django.db.models import F
 from django.utils import timezone
 
 from inventory.models import Location
@@ -133,6 +141,82 @@ def pick_work_withdraw(fulfillment_ids: Sequence[int], *, actor: str) -> list[Pu
         logger.info("fulfillments %s left the floor: %s line(s) to put back (%s)", list(fulfillment_ids),
                     len(rows), actor)
     return rows
+
+
+@dataclass(frozen=True)
+class LinesWithdrawn:
+    """What `pick_lines_withdraw` did to one fulfillment's picks."""
+
+    picks_cut: int  # open picks that left the walk or now ask for fewer units
+    put_back: list[PutBack]  # units already picked, booked back and listed to put back
+    left_to_pick: bool  # the fulfillment still has an open pick on a walk
+
+
+def pick_lines_withdraw(fulfillment_id: int, keep: dict[int, int], *, actor: str) -> LinesWithdrawn:
+    """Some lines of a fulfillment still on its location's floor hold fewer units now (a stock
+    count released their reservations): `keep` is order line id -> units the fulfillment still
+    holds of it. A line that holds nothing leaves the walk as a withdrawn tote does (`_withdraw`):
+    its open picks close as `cancelled` and its picked units are booked back from the packing
+    bin to their shelf and listed to put back (`tasks_put_back`). A line that keeps some units
+    has its picks cut down to them, last in the walk first: open units first (a pick with
+    nothing picked leaves the walk, one partly picked asks for fewer), then picked units beyond
+    them go back. The fulfillment's other picks stay on the walk; a list left with nothing to
+    pick is done. Calling it again changes nothing. Caller holds the order's lock and a
+    transaction."""
+    tasks = list(PickTask.objects.filter(tote__fulfillment_id=fulfillment_id, order_line_id__in=list(keep),
+                                         put_back__isnull=True).exclude(status=T.CANCELLED)
+                 .select_related("bin", "sku", "tote").order_by("-sequence", "-pk"))
+    cut = 0
+    back: list[PickTask] = []
+    for line_id, kept in keep.items():
+        line_tasks = [task for task in tasks if task.order_line_id == line_id]
+        if kept <= 0:
+            cancelled = [task.pk for task in line_tasks if task.status == T.OPEN]
+            cut += PickTask.objects.filter(pk__in=cancelled, status=T.OPEN).update(status=T.CANCELLED)
+            back += [task for task in line_tasks if task.picked]
+            continue
+        excess = sum(task.quantity - task.short for task in line_tasks) - kept
+        for task in line_tasks:
+            units = min(excess, task.remaining)
+            if units > 0:
+                _cut_open(task, units)
+                cut, excess = cut + 1, excess - units
+        for task in line_tasks:
+            units = min(excess, task.picked)
+            if units > 0:
+                back.append(_picked_part(task, units))
+                excess -= units
+    rows = tasks_put_back(back)
+    pick_lists_close_if_done({task.pick_list_id for task in tasks})
+    if cut or rows:
+        logger.info("fulfillment %s: %s pick(s) off the walk, %s line(s) to put back (%s)", fulfillment_id, cut,
+                    len(rows), actor)
+    left = PickTask.objects.filter(tote__fulfillment_id=fulfillment_id, status=T.OPEN).exists()
+    return LinesWithdrawn(cut, rows, left)
+
+
+def _cut_open(task: PickTask, units: int) -> None:
+    """`units` of the task's open units leave the walk: all of a task with nothing picked
+    (`cancelled`, its quantity kept for the record), else the task asks for fewer (and is done
+    when nothing is left to pick)."""
+    if task.picked == 0 and task.short == 0 and units == task.quantity:
+        task.status = T.CANCELLED
+    else:
+        task.quantity -= units
+        task.status = T.DONE if task.remaining == 0 else task.status
+    PickTask.objects.filter(pk=task.pk).update(quantity=task.quantity, status=task.status)
+
+
+def _picked_part(task: PickTask, units: int) -> PickTask:
+    """The pick whose `units` picked units go back: the task itself when all its picked units
+    go, else a part split off it (a task is put back once and whole: `PutBack.pick_task`)."""
+    if units == task.picked:
+        return task
+    part = PickTask.objects.create(pick_list_id=task.pick_list_id, tote=task.tote, order_line_id=task.order_line_id,
+                                   sku=task.sku, bin=task.bin, sequence=task.sequence, quantity=units, picked=units,
+                                   status=T.CANCELLED)
+    PickTask.objects.filter(pk=task.pk).update(quantity=F("quantity") - units, picked=F("picked") - units)
+    return part
 
 
 def bins_put_back_cancelled(fulfillment_ids: Sequence[int], *, actor: str) -> list[PutBack]:

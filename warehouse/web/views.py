@@ -240,6 +240,9 @@ def _no_longer_next(task: PickTask) -> str:
     if fulfillment.status in LEFT_THE_WALK:
         return (f"Order {fulfillment.order.number} {picking.left_why(fulfillment)}: nothing was picked for it. "
                 "Go on with the pick below.")
+    if task.status == PickTask.Status.CANCELLED:  # a stock count took the line; the order goes on
+        return f"That pick is off the list: {picking.line_taken_why(task, fulfillment)}. Nothing was recorded. " \
+               "Go on with the pick below."
     if task.status in {PickTask.Status.DONE, PickTask.Status.SHORT}:
         return "That pick was done meanwhile: nothing was recorded. Go on with the pick below."
     return "That is not the next pick: nothing was recorded. Go on with the pick below."

@@ -1,0 +1,127 @@
+"""Postgres: a count's follow-up that takes one line of a tote off the walk, and a pick of that
+line, at the same moment. Both take the order's lock first (docs/adr/0005), so one waits for
+the other: a pick that got there first is put back, a pick that comes second is refused."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import transaction
+
+from inventory.checks import inventory_violations
+from inventory.services import stock_count
+from omnichannel import outbox
+from omnichannel.models import OutboxEvent
+from orders.models import Allocation, Fulfillment, Order
+from orders.services.reroute import allocations_released
+from tests.conftest import requires_postgres, run_jobs_together, wait_until_another_waits_on_a_lock
+from tests.warehouse.floor_flow import outbound
+from tests.warehouse.floor_setup import build_floor, fulfillment_at, in_bin, level, place
+from warehouse.checks import bin_violations
+from warehouse.errors import NotReady
+from warehouse.models import PickList, PickTask, PutBack
+from warehouse.services import picking, putback
+
+pytestmark = [requires_postgres, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def _tee_line_counted_away(monkeypatch) -> tuple[object, Order, Fulfillment, PickTask, list[int]]:
+    """Two tees and a cap for Eva on a walk at Damrak, the cap picked; a count of one tee
+    committed (the tees' reservation released), its follow-up not yet run. Returns the floor,
+    the order, its fulfillment, the tee pick and the released reservations."""
+    floor = build_floor()
+    order = place(floor, (floor.shirt, 2), (floor.cap, 1))
+    fulfillment = fulfillment_at(order, floor.wh)
+    with transaction.atomic():
+        pick_list = picking.pick_list_create(floor.wh, [fulfillment], kind="single", actor="picker:p")
+    cap = pick_list.tasks.get(sku=floor.cap)
+    with transaction.atomic():
+        picking.pick_scan(cap, bin_code=cap.bin.barcode, item_code=floor.cap.barcode, actor="picker:p")
+    monkeypatch.setattr(outbox, "_enqueue_dispatch_many", lambda ids: None)  # the follow-up runs in the test
+    with transaction.atomic():
+        stock_count(level(floor.shirt, floor.wh), 1, actor="ops:count")
+    released = [r["id"] for r in OutboxEvent.objects.get(type="inventory.reservations_released")
+                .payload["reservations"]]
+    return floor, order, fulfillment, pick_list.tasks.get(sku=floor.shirt), released
+
+
+def _follow_up(released: list[int]) -> set[int]:
+    return allocations_released(released, reason="count", actor="inventory")
+
+
+def _held(fulfillment: Fulfillment) -> dict[str, int]:
+    return dict(Allocation.objects.filter(fulfillment=fulfillment, is_active=True)
+                .values_list("order_line__sku__code", "quantity"))
+
+
+def test_a_pick_of_the_line_holding_the_order_makes_the_follow_up_wait_then_its_unit_goes_back(monkeypatch):
+    floor, order, fulfillment, tee, released = _tee_line_counted_away(monkeypatch)
+    scanned = threading.Event()
+    waited: list[bool] = []
+    real_move = picking.bin_move
+
+    def move_then_wait_for_the_follow_up(*args, **kwargs):
+        real_move(*args, **kwargs)  # the tee is in the tote (uncommitted)
+        scanned.set()
+        waited.append(wait_until_another_waits_on_a_lock())
+
+    monkeypatch.setattr(picking, "bin_move", move_then_wait_for_the_follow_up)
+
+    def pick() -> PickTask:
+        return picking.pick_scan(tee, bin_code=tee.bin.barcode, item_code=floor.shirt.barcode, actor="picker:p")
+
+    def follow_up() -> set[int]:
+        assert scanned.wait(10)
+        return _follow_up(released)
+
+    picked, routed = run_jobs_together([pick, follow_up])
+
+    # the follow-up waited for the pick, then took the tee line off: the tee just picked goes
+    # back to its shelf, nothing is left to pick, and the cap goes to packing alone
+    assert isinstance(picked, PickTask), picked
+    assert routed == {order.pk}, routed
+    assert waited == [True]
+    assert (PickTask.objects.get(pk=tee.pk).status, PickTask.objects.get(pk=tee.pk).picked) == ("cancelled", 1)
+    assert list(PutBack.objects.values_list("sku__code", "quantity", "booked", "done_at")) == [
+        ("TEE-WHT-M", 1, 1, None)]
+    here = Fulfillment.objects.get(pk=fulfillment.pk)
+    assert (here.status, _held(here)) == ("picked", {"CAP-RED": 1})
+    assert PickList.objects.get(pk=tee.pick_list_id).status == "done"
+    assert (in_bin(floor.bins["A-01-1"], floor.shirt), in_bin(outbound(floor.wh), floor.shirt)) == (1, 0)
+    assert bin_violations() == []
+    assert inventory_violations() == []
+
+
+def test_the_follow_up_holding_the_order_makes_a_pick_of_the_line_wait_then_refuses_it(monkeypatch):
+    floor, order, fulfillment, tee, released = _tee_line_counted_away(monkeypatch)
+    withdrawn = threading.Event()
+    waited: list[bool] = []
+    real_withdraw = putback.pick_lines_withdraw
+
+    def withdraw_then_wait_for_the_pick(*args, **kwargs):
+        done = real_withdraw(*args, **kwargs)
+        withdrawn.set()
+        waited.append(wait_until_another_waits_on_a_lock())
+        return done
+
+    monkeypatch.setattr(putback, "pick_lines_withdraw", withdraw_then_wait_for_the_pick)
+
+    def pick() -> PickTask:
+        assert withdrawn.wait(10)
+        return picking.pick_scan(tee, bin_code=tee.bin.barcode, item_code=floor.shirt.barcode, actor="picker:p")
+
+    routed, picked = run_jobs_together([lambda: _follow_up(released), pick])
+
+    # the pick waited for the follow-up, then found the tee off the list: nothing moved
+    assert routed == {order.pk}, routed
+    assert isinstance(picked, NotReady), picked
+    assert "stock count" in picked.detail
+    assert waited == [True]
+    assert (PickTask.objects.get(pk=tee.pk).status, PickTask.objects.get(pk=tee.pk).picked) == ("cancelled", 0)
+    assert PutBack.objects.count() == 0
+    here = Fulfillment.objects.get(pk=fulfillment.pk)
+    assert (here.status, _held(here)) == ("picked", {"CAP-RED": 1})
+    assert (in_bin(floor.bins["A-01-1"], floor.shirt), in_bin(outbound(floor.wh), floor.shirt)) == (1, 0)
+    assert bin_violations() == []
+    assert inventory_violations() == []
