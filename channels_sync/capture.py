@@ -109,8 +109,9 @@ def order_capture(channel: SalesChannel, data: OrderInput, *, raw: Any, key: str
             inbound_mark(message.pk, InboundMessage.Status.DUPLICATE)
             return CaptureResult(replay.response_status, replay.response_body)
         raise
-    except DomainError as exc:
-        inbound_mark(message.pk, InboundMessage.Status.REJECTED, result={"code": exc.code, "detail": exc.detail})
+    except DomainError as exc:  # refused input (a 400), short stock (409), ...: the order rolled back whole
+        inbound_mark(message.pk, InboundMessage.Status.REJECTED,
+                     result={"code": exc.code, "detail": exc.detail, "field": exc.field})
         raise
     return result
 

@@ -43,14 +43,17 @@ def sign(secret: str, timestamp: int, body: str) -> str:
 
 
 def verify(secret: str, header: str, body: str, *, tolerance_s: int = 300, now: float | None = None) -> bool:
+    """Whether `header` is our signature of `body`, made within `tolerance_s`. Never raises:
+    any header (not ASCII, a timestamp too large for a float) is just not a signature."""
     try:
         parts = dict(item.split("=", 1) for item in header.split(","))
         timestamp = int(parts["t"])
-    except (ValueError, KeyError):
+        if abs((now or time.time()) - timestamp) > tolerance_s:
+            return False
+        # Bytes: compare_digest refuses a str with anything but ASCII (a TypeError).
+        return hmac.compare_digest(sign(secret, timestamp, body).encode(), header.encode("utf-8", "surrogatepass"))
+    except (ValueError, KeyError, OverflowError):  # UnicodeEncodeError is a ValueError
         return False
-    if abs((now or time.time()) - timestamp) > tolerance_s:
-        return False
-    return hmac.compare_digest(sign(secret, timestamp, body), header)
 
 
 def webhook_channels(channel_ids) -> dict[int, SalesChannel]:

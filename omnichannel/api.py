@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import MAXYEAR, MINYEAR, UTC, datetime, timedelta
 from typing import Any, ClassVar, cast
 
 import django_filters
 from django import forms
-from django.http import Http404
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import Http404, JsonResponse
+from django.utils import timezone
 from rest_framework import exceptions, serializers, status
 from rest_framework.fields import empty
 from rest_framework.pagination import LimitOffsetPagination
@@ -42,6 +45,23 @@ def _flatten(detail: Any, prefix: str = "") -> list[dict[str, str]]:
     return errors
 
 
+def error_json(http_status: int, code: str, detail: str, field: str | None = None) -> JsonResponse:
+    """The API's error body, `{"code", "detail", "field"}`, outside DRF (Django's error handlers
+    and middleware) where no exception handler shapes it."""
+    return JsonResponse({"code": code, "detail": detail, "field": field}, status=http_status)
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+    default_detail = "The request body is too large."
+
+
+def body_too_large_detail() -> str:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+    return f"The request body is larger than {limit} bytes ({limit / 2**20:g} MB), the most the API takes."
+
+
 def domain_error_response(exc: DomainError) -> Response:
     body: dict[str, Any] = {"code": exc.code, "detail": exc.detail, "field": exc.field}
     body.update(exc.extra)
@@ -70,6 +90,10 @@ def _error_response(exc: Exception, context: dict[str, Any]) -> Response | None:
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    elif isinstance(exc, RequestDataTooBig):  # Django's, raised reading a body over DATA_UPLOAD_MAX_MEMORY_SIZE
+        exc = PayloadTooLarge(body_too_large_detail())
+    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):  # a form (the CSV import's multipart)
+        exc = exceptions.ParseError(str(exc))
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, exceptions.APIException):
         response.data = {"code": exc.default_code if not isinstance(exc.detail, dict) else "error",
@@ -84,14 +108,15 @@ class Pagination(LimitOffsetPagination):
     max_limit = 500
 
 
+# Mixin for serializers that use no context (no request-built URLs, no per-request
+# validation state): their fields are built once per class and process and shared,
+# instead of being built and deep-copied for every serializer and nested serializer of
+# every request (DRF's way; for an order's detail that was a third of rendering it).
+# Rendering and validation are DRF's own `to_representation` / `to_internal_value` over
+# those fields; `fields` itself (the schema) is untouched.
+# (A comment, not a docstring: drf-spectacular describes a serializer without a docstring of
+# its own by the first one up its bases, and published this on every schema component using it.)
 class SharedFields:
-    """Mixin for serializers that use no context (no request-built URLs, no per-request
-    validation state): their fields are built once per class and process and shared,
-    instead of being built and deep-copied for every serializer and nested serializer of
-    every request (DRF's way; for an order's detail that was a third of rendering it).
-    Rendering and validation are DRF's own `to_representation` / `to_internal_value` over
-    those fields; `fields` itself (the schema) is untouched."""
-
     _shared_fields: ClassVar[dict[str, list[Any]]]  # set on each class by `_shared`
 
     @classmethod
@@ -130,19 +155,64 @@ def _storable_instant(value: datetime) -> bool:
     return True
 
 
+# The instants the API takes as input (a promised date, a carrier's scan), from
+# EARLIEST_DATETIME to LATEST_DATETIME_AHEAD after now. No order, promise or scan of this
+# platform is from before 2000, and none is planned more than five years out (pre-orders and
+# seasonal promises are months ahead): a time outside is a typing or clock slip ("0968-05-02",
+# "1900-01-01", a year of 9999) and is refused on the field. Before 1900 or so the time zone
+# rules are local mean time, and an Amsterdam time of 1900 rendered as "+00:19:32", which is
+# no RFC 3339 offset.
+EARLIEST_DATETIME = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_YEARS_AHEAD = 5
+LATEST_DATETIME_AHEAD = timedelta(days=round(365.25 * LATEST_YEARS_AHEAD))
+
+
+def _rfc3339(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 class DateTimeField(serializers.DateTimeField):
-    """DRF's, but a time at the edge of the calendar that cannot be made aware in the current
-    zone, or stored in UTC, is the field's "out of range" error (a 400), not an OverflowError
-    (a 500)."""
+    """DRF's, refusing as input (a 400 on the field) a time outside EARLIEST_DATETIME and
+    LATEST_DATETIME_AHEAD from now, and a time at the edge of the calendar that cannot be made
+    aware in the current zone, or stored in UTC (an OverflowError, a 500, before)."""
+
+    default_error_messages = {
+        "too_early": "Date-time is before {earliest}, the earliest accepted.",
+        "too_late": (f"Date-time is after {{latest}}: more than {LATEST_YEARS_AHEAD} years from now, "
+                     "the latest accepted."),
+    }
+
+    def to_internal_value(self, value: Any) -> datetime:
+        parsed: datetime = super().to_internal_value(value)
+        instant = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+        if instant < EARLIEST_DATETIME:
+            raise self._out_of_bounds(too_early=True)
+        if instant > timezone.now() + LATEST_DATETIME_AHEAD:
+            raise self._out_of_bounds(too_early=False)
+        return parsed
 
     def enforce_timezone(self, value: datetime) -> datetime:
+        """Also used to render: the bounds are in `to_internal_value`, so a stored time renders.
+        Only a time in the first or last year of the calendar can fall off it here (DRF's
+        "overflow", or an OverflowError): it is refused as too early or too late."""
+        if value.year in (MINYEAR, MAXYEAR):
+            raise self._out_of_bounds(too_early=value.year == MINYEAR)
         try:
             value = super().enforce_timezone(value)
         except OverflowError:
-            self.fail("overflow")
+            raise self._out_of_bounds(too_early=value.year < EARLIEST_DATETIME.year) from None
         if value.tzinfo is not None and not _storable_instant(value):
-            self.fail("overflow")
+            raise self._out_of_bounds(too_early=value.year < EARLIEST_DATETIME.year)
         return value
+
+    def _out_of_bounds(self, *, too_early: bool) -> serializers.ValidationError:
+        """The field's error (as `self.fail` would raise it), naming the bound."""
+        if too_early:
+            message = self.error_messages["too_early"].format(earliest=_rfc3339(EARLIEST_DATETIME))
+        else:
+            latest = timezone.now() + LATEST_DATETIME_AHEAD
+            message = self.error_messages["too_late"].format(latest=_rfc3339(latest))
+        return serializers.ValidationError(message, code="too_early" if too_early else "too_late")
 
 
 class _IsoDateTimeField(django_filters.fields.IsoDateTimeField):
@@ -154,6 +224,8 @@ class _IsoDateTimeField(django_filters.fields.IsoDateTimeField):
 
 
 class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
-    """django-filter's, refusing (a 400) a time the database cannot compare with: see `DateTimeField`."""
+    """django-filter's, refusing (a 400) a time the database cannot compare with: see `DateTimeField`.
+    Unlike that field, it takes any time before 2000 or far ahead: a bound of a search is echoed
+    nowhere, and "placed_after=1970-01-01T00:00:00Z" is a common way to say "from the start"."""
 
     field_class = _IsoDateTimeField

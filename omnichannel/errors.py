@@ -34,12 +34,24 @@ class Conflict(DomainError):
     status = 409
 
 
+# Words whose first letter misleads: a vowel letter read as "you"/"wun", a silent "h".
+_CONSONANT_SOUND = ("uni", "use", "usu", "uti", "eu", "one", "once")
+_VOWEL_SOUND = ("hour", "honest", "honour", "heir")
+
+
+def with_article(noun: str) -> str:
+    """"an order", "a fulfillment", "a unit", "an hour": the article goes by the sound."""
+    word = noun.lower()
+    vowel = word[:1] in ("a", "e", "i", "o", "u") and not word.startswith(_CONSONANT_SOUND)
+    return f"{'an' if vowel or word.startswith(_VOWEL_SOUND) else 'a'} {noun}"
+
+
 class InvalidTransition(Conflict):
     code = "invalid_transition"
 
     def __init__(self, entity: str, current: str, action: str) -> None:
         super().__init__(
-            f"Cannot {action} a {entity} that is {current}.",
+            f"Cannot {action} {with_article(entity)} that is {current}.",
             extra={"current_status": current, "action": action},
         )
 

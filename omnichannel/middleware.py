@@ -31,22 +31,28 @@ class NulCharacters:
     character, a paste) can mean nothing, and Postgres refuses it in any text comparison (a
     500). The API answers 400 naming the parameter; the screens (floor, admin) drop the NUL
     and judge the scan on the rest. In the path (`/api/v1/orders/OC-%00X/`) it can name no
-    object: 404."""
+    object: 404.
+
+    An API body is left alone, to be read by DRF's parsers (JSON, or the CSV import's form),
+    which answer what they cannot read in the API's error shape: reading `request.POST` here
+    raised Django's own errors (a body over the size limit, a broken multipart) as HTML pages."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        api = request.path_info.startswith("/api/")
         if "\x00" in request.path_info:  # no order number, tracking number or code has one: nothing is there
-            if request.path_info.startswith("/api/"):
+            if api:
                 return JsonResponse({"code": "not_found", "detail": "Not found.", "field": None}, status=404)
             return HttpResponseNotFound("Not found.")
         if "%00" in request.META.get("QUERY_STRING", "") and (field := _has_nul(request.GET)) is not None:
-            if request.path_info.startswith("/api/"):
+            if api:
                 return JsonResponse({"code": "invalid", "detail": f"{field}: contains a NUL character",
                                      "field": field}, status=400)
             request.GET = _without_nul(request.GET)
-        if request.method == "POST" and request.content_type in FORMS and _has_nul(request.POST) is not None:
+        if (not api and request.method == "POST" and request.content_type in FORMS
+                and _has_nul(request.POST) is not None):
             request.POST = _without_nul(request.POST)
         return self.get_response(request)
 

@@ -184,6 +184,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "omnichannel.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    # JSON, or a form for flat inputs; views whose input nests take JSON only (`JSON_ONLY`), the
+    # CSV import names its own parsers. omnichannel/parsers.py.
+    "DEFAULT_PARSER_CLASSES": ["omnichannel.parsers.JSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
+    # Reads every unsafe request's body before the view: one that cannot be read is a 400/415.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "omnichannel.parsers.BodyCheckingNegotiation",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Omnichannel API",
@@ -201,6 +207,11 @@ SPECTACULAR_SETTINGS = {
         "DeliveryOptionKindEnum": ["ship", "same_day", "pickup"],
         "StockStateEnum": ["available", "quality_control", "damaged"],
     },
+    # The error shape and statuses on every operation (omnichannel/schema.py), after the enums.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "omnichannel.schema.add_error_responses",
+    ],
 }
 
 # --- Domain settings -----------------------------------------------------

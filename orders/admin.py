@@ -115,22 +115,32 @@ class OrderEventInline(ReadOnlyTabularInline):
 
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["number", "placed_at", "channel", "customer", "status", "delivery_method", "destination",
-                    "total_amount", "currency"]
+    """`contact_*` is what the order was placed with (what its channel sees, where its emails
+    go); `customer` is the unified record across channels, which may hold more."""
+
+    list_display = ["number", "placed_at", "channel", "contact", "customer", "status", "delivery_method",
+                    "destination", "total_amount", "currency"]
     list_filter = ["status", "channel", "delivery_method"]
-    search_fields = ["number", "external_id", "customer__email", "customer__phone", "customer__name",
-                     "ship_postal_code"]
+    search_fields = ["number", "external_id", "contact_email", "contact_phone", "contact_name", "customer__email",
+                     "customer__phone", "customer__name", "ship_postal_code"]
     list_select_related = ["channel", "customer", "pickup_location"]
     date_hierarchy = "placed_at"
     ordering = ["-placed_at", "-pk"]
     fieldsets = [
-        (None, {"fields": ["number", "status", "channel", "external_id", "customer", "placed_at", "updated_at"]}),
+        (None, {"fields": ["number", "status", "channel", "external_id", "placed_at", "updated_at"]}),
+        ("Contact", {"fields": ["contact_name", "contact_email", "contact_phone", "customer"],
+                     "description": "As given with this order. The customer is the one record for this person "
+                                    "across channels, matched on email or phone."}),
         ("Delivery", {"fields": ["delivery_method", "pickup_location", "ship_name", "ship_line1", "ship_line2",
                                  "ship_postal_code", "ship_city", "ship_country", "ship_phone",
                                  ("ship_latitude", "ship_longitude")]}),
         ("Amount", {"fields": ["total_amount", "currency"]}),
     ]
     inlines = [OrderLineInline, FulfillmentInline, RoutingDecisionInline, OrderEventInline]
+
+    @admin.display(description="contact", ordering="contact_name")
+    def contact(self, obj: Order) -> str:
+        return obj.contact_name or obj.contact_email or obj.contact_phone
 
     @admin.display(description="to")
     def destination(self, obj: Order) -> str:
@@ -232,13 +242,29 @@ class RoutingDecisionAdmin(_RoutingDisplay, ReadOnlyAdminMixin, admin.ModelAdmin
         return json_pretty(obj.inputs)
 
 
+class CustomerOrderInline(ReadOnlyTabularInline):
+    """The customer's orders on every channel, each with the contact it was placed with."""
+
+    model = Order
+    fields = ["number", "placed_at", "channel", "status", "contact_name", "contact_email", "contact_phone",
+              "total_amount", "currency"]
+    ordering = ["-placed_at", "-pk"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("channel")
+
+
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
+    """One person across every channel (`orders.customers.customer_match`): for ops. An order
+    shows its channel the contact it was placed with, not this record."""
+
     list_display = ["name", "email", "phone", "created_at"]
     search_fields = ["name", "email", "phone"]
     date_hierarchy = "created_at"
     ordering = ["-created_at"]
     readonly_fields = ["created_at"]
+    inlines = [CustomerOrderInline]
 
     def has_add_permission(self, request) -> bool:
         return False  # customers are matched or created when an order is captured

@@ -1,7 +1,13 @@
-"""Matching a buyer to one unified customer record across channels."""
+"""Matching a buyer to one unified customer record across channels.
+
+The unified record is for ops (who is this person, across every channel). What one order
+shows, to its channel and in its notifications, is the contact it was placed with
+(`Order.contact_*`): a record matched by email may hold a phone and a name another channel
+was given, which this order's channel must not see."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import cast
 
 import phonenumbers
@@ -31,15 +37,33 @@ def normalise_phone(phone: str | None, *, field: str = "customer.phone") -> str 
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def customer_match(*, email: str | None, phone: str | None, name: str = "") -> Customer:
+@dataclass(frozen=True)
+class Contact:
+    """A buyer's contact as one order gives it, normalised: email lower case, phone E.164."""
+
+    email: str | None
+    phone: str | None
+    name: str = ""
+
+
+def contact_normalise(*, email: str | None, phone: str | None, name: str = "") -> Contact:
+    """The contact, normalised, or ValidationFailed: a phone that is not one, or neither an
+    email nor a phone."""
+    contact = Contact(normalise_email(email), normalise_phone(phone), name)
+    if not contact.email and not contact.phone:
+        raise ValidationFailed("A customer needs an email or a phone number.", field="customer.email")
+    return contact
+
+
+def customer_match(contact: Contact) -> Customer:
     """The one customer for this email or phone (email wins), created if new.
     Fills in a missing email/phone/name on an existing record. Caller holds a transaction."""
-    email, phone = normalise_email(email), normalise_phone(phone)
+    email, phone, name = contact.email, contact.phone, contact.name
     if not email and not phone:
         raise ValidationFailed("A customer needs an email or a phone number.", field="customer.email")
     # Written out (omnichannel.rawsql): every capture runs it. Email and phone are each
     # unique, so two rows at most.
-    where = " OR ".join(f"t.{rawsql.column(Customer, name)} = %s" for name, value in
+    where = " OR ".join(f"t.{rawsql.column(Customer, column)} = %s" for column, value in
                         (("email", email), ("phone", phone)) if value)
     params = [value for value in (email, phone) if value]
     for _ in range(3):

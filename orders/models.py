@@ -45,7 +45,13 @@ class Order(models.Model):
     channel = models.ForeignKey("channels_sync.SalesChannel", on_delete=models.PROTECT, related_name="orders",
                                 db_index=False)
     external_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001 - NULL: unique only when given
+    # The unified customer (ops' view, across channels) may hold details other channels gave;
+    # the contact is what this order was placed with (normalised: email lower case, phone
+    # E.164), and all that the order shows its channel or uses to tell the customer.
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    contact_email = models.EmailField(blank=True)
+    contact_phone = models.CharField(max_length=20, blank=True, help_text="E.164")
+    contact_name = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PLACED, db_index=True)
     delivery_method = models.CharField(max_length=10, choices=DeliveryMethod.choices)
     ship_name = models.CharField(max_length=200, blank=True)

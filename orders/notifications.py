@@ -1,4 +1,10 @@
-"""Customer notifications: what the customer hears, and when. One per event and medium."""
+"""Customer notifications: what the customer hears, and when. One per event and medium.
+
+They go to the contact the order was placed with (`Order.contact_*`), not to the unified
+customer record: that one may hold an email another channel was given (a marketplace's
+buyer is reached at the address the marketplace passed on, and a phone matched to another
+record must not send this order's pickup code to someone else's mailbox). An order placed
+without an email gets no email."""
 
 from __future__ import annotations
 
@@ -15,7 +21,7 @@ from omnichannel.inserts import insert_many_unless_conflict, insert_unless_confl
 from omnichannel.instances import new
 from omnichannel.models import OutboxEvent
 from orders import events
-from orders.models import Customer, CustomerNotification, Order
+from orders.models import CustomerNotification, Order
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +59,7 @@ def notification_prepare(event: OutboxEvent) -> tuple[CustomerNotification | Non
     claiming it again; an existing one is returned unclaimed, for `notification_send`."""
     if event.type not in TEMPLATES:
         return None, False
-    notification = _notification_for(event, _order_with_customer(event.payload.get("order_id")))
+    notification = _notification_for(event, _order(event.payload.get("order_id")))
     if notification is None:
         return None, False
     if insert_unless_conflict(notification, ["event", "medium"]):
@@ -63,15 +69,15 @@ def notification_prepare(event: OutboxEvent) -> tuple[CustomerNotification | Non
 
 def _notification_for(event: OutboxEvent, order: Order | None) -> CustomerNotification | None:
     """The email an event gives (unsaved, already claimed: `sending`), or None: nothing to send."""
-    if event.type not in TEMPLATES or order is None or not order.customer.email:
+    if event.type not in TEMPLATES or order is None or not order.contact_email:
         return None
     subject, body = TEMPLATES[event.type]
-    context = _Blank(event.payload, number=order.number, name=order.customer.name or "there")
+    context = _Blank(event.payload, number=order.number, name=order.contact_name or "there")
     if "location" not in event.payload and event.payload.get("fulfillment_id"):
         context["location"] = order.fulfillments.filter(pk=event.payload["fulfillment_id"]).values_list(
             "location__name", flat=True).first() or ""
     return new(
-        CustomerNotification, event=event, order=order, kind=event.type, medium="email", recipient=order.customer.email,
+        CustomerNotification, event=event, order=order, kind=event.type, medium="email", recipient=order.contact_email,
         subject=subject.format_map(context), body=body.format_map(context),
         status=CustomerNotification.Status.SENDING)
 
@@ -83,27 +89,19 @@ def _order_id(value) -> int | None:
         return None
 
 
-def _order_with_customer(order_id) -> Order | None:
-    found = _orders_with_customers([order_id])
+def _order(order_id) -> Order | None:
+    found = _orders([order_id])
     return next(iter(found.values()), None)
 
 
-def _orders_with_customers(order_ids) -> dict[int, Order]:
+def _orders(order_ids) -> dict[int, Order]:
     """Written out (omnichannel.rawsql): every order's confirmation reads it."""
     ids = sorted({pk for pk in map(_order_id, order_ids) if pk is not None})
     if not ids:
         return {}
     params: list[int] = []
-    sql = (f"SELECT {rawsql.columns(Order, 'o')}, {rawsql.columns(Customer, 'c')} "  # noqa: S608
-           f"FROM {rawsql.table(Order)} o JOIN {rawsql.table(Customer)} c "
-           f"ON c.{rawsql.column(Customer, 'id')} = o.{rawsql.column(Order, 'customer')} "
-           f"WHERE {rawsql.in_list('o.' + rawsql.column(Order, 'id'), ids, params)}")
-    found = {}
-    order: Order
-    for row in rawsql.fetch(sql, params):
-        order, order.customer = cast("tuple[Order, Customer]", rawsql.split(row, Order, Customer))
-        found[order.pk] = order
-    return found
+    where = f"WHERE {rawsql.in_list('t.' + rawsql.column(Order, 'id'), ids, params)}"
+    return {order.pk: order for order in rawsql.instances(Order, where, params)}
 
 
 def notifications_deliver_many(events_: list[OutboxEvent]) -> list[OutboxEvent]:
@@ -114,7 +112,7 @@ def notifications_deliver_many(events_: list[OutboxEvent]) -> list[OutboxEvent]:
     are left `failed`, for the task's retries."""
     wanted = [event for event in events_ if event.type in TEMPLATES]
     orders = cast("dict[int | None, Order]",  # read with the ids of `_order_id`, None included
-                  _orders_with_customers([event.payload.get("order_id") for event in wanted]))
+                  _orders([event.payload.get("order_id") for event in wanted]))
     built = [(event, notification) for event in wanted
              if (notification := _notification_for(event, orders.get(_order_id(event.payload.get("order_id")))))]
     fresh = {id(notification) for notification in

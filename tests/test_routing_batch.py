@@ -19,7 +19,6 @@ from omnichannel.models import OutboxEvent
 from orders import handlers, services
 from orders.models import (
     Allocation,
-    Customer,
     CustomerNotification,
     Fulfillment,
     Order,
@@ -204,7 +203,7 @@ def test_a_batch_that_fails_is_routed_order_by_order(network, channel_client, mo
 
 def test_a_batch_of_confirmations_sends_each_email_once(network, channel_client, monkeypatch):
     orders = [placed(channel_client, someone(i, ("TEE-WHT-M", 1))) for i in range(4)]
-    Customer.objects.filter(email="c3@example.com").update(email="")  # nobody to write to
+    Order.objects.filter(contact_email="c3@example.com").update(contact_email="")  # nobody to write to
     events = list(OutboxEvent.objects.filter(type="order.confirmed").order_by("pk"))
     monkeypatch.setattr(outbox, "runs_here", lambda task: True)
     mail.outbox.clear()

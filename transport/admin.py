@@ -84,7 +84,7 @@ class ShipmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     ordering = ["-created_at"]
     fields = readonly_fields = ("tracking_number", "label", "status", "service", "reference", "cost",
-                                "currency", "weight_grams", "parcel_count", "estimated_delivery",
+                                "currency", "pricing_basis", "weight_grams", "parcel_count", "estimated_delivery",
                                 "created_at", "delivered_at", "origin_pretty", "destination_pretty")
     inlines = [ShipmentParcelInline, TrackingEventInline]
 

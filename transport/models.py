@@ -97,6 +97,11 @@ class Shipment(models.Model):
     origin = models.JSONField(default=dict)
     destination = models.JSONField(default=dict)
     estimated_delivery = models.DateField(null=True, blank=True)
+    pricing_basis = models.CharField(
+        max_length=16, choices=[("distance", "Distance"), ("farthest_zone", "Farthest zone (no coordinates)")],
+        default="distance",
+        help_text="What the cost was worked out from: the distance, or, for an address without coordinates, "
+                  "the farthest zone of the rate card (the most it can cost).")
     created_at = models.DateTimeField(auto_now_add=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
 

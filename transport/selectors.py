@@ -6,11 +6,28 @@ from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal
 
+from django.db.models import Max
+
 from transport.models import CarrierService, RateCardEntry
 
 
 def active_services() -> list[CarrierService]:
     return list(CarrierService.objects.filter(is_active=True, carrier__is_active=True).select_related("carrier"))
+
+
+def service_codes(*, same_day: bool) -> list[str]:
+    """The codes of the active services (of active carriers) of that kind, sorted."""
+    return sorted(CarrierService.objects.filter(is_active=True, carrier__is_active=True, is_same_day=same_day)
+                  .values_list("code", flat=True))
+
+
+def heaviest_parcel_grams(*, same_day: bool) -> int | None:
+    """The heaviest parcel any active service of that kind (same-day or not) takes: its
+    heaviest rate-card tier. None when no such service has a rate card (nothing to check
+    against: booking will say why it cannot ship). One aggregate query."""
+    return RateCardEntry.objects.filter(service__is_active=True, service__carrier__is_active=True,
+                                        service__is_same_day=same_day).aggregate(
+        heaviest=Max("max_weight_grams"))["heaviest"]
 
 
 def price_function() -> Callable[[str, int, float], Decimal | None]:

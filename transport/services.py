@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from omnichannel import outbox
+from transport import selectors
 from transport.carriers.base import (
     Address,
     CarrierError,
@@ -30,7 +31,13 @@ from transport.carriers.builtin import (
     RateCardEntry,
     ServiceConfig,
 )
-from transport.errors import NoCarrierService, ShipmentNotFound, TrackingEventIdReused, TrackingEventInvalid
+from transport.errors import (
+    NoCarrierService,
+    ShipmentNotFound,
+    TrackingEventIdReused,
+    TrackingEventInvalid,
+    UnknownCarrierService,
+)
 from transport.models import Carrier, CarrierService, Shipment, ShipmentParcel, TrackingEvent
 
 logger = logging.getLogger(__name__)
@@ -82,10 +89,41 @@ def _parcels(parcels: list[ParcelInput]) -> tuple[Parcel, ...]:
                  for p in parcels)
 
 
+# Up to this many codes are listed in the answer to an unknown one.
+KNOWN_CODES_LISTED = 10
+
+
+def service_check(service_code: str, *, same_day: bool) -> None:
+    """The service a caller asked for by code can be used for this kind of shipment: an
+    unknown code (a typo) is bad input, 400 with the codes that would do; a known service
+    that is switched off, whose carrier is, or of the other kind (same-day or not) is a
+    business rule, 422 saying which."""
+    service = CarrierService.objects.select_related("carrier").filter(code=service_code).first()
+    kind = "same-day" if same_day else "regular (not same-day)"
+    if service is None:
+        usable = selectors.service_codes(same_day=same_day)
+        known = ""
+        if not usable:
+            known = f" (there is no active {kind} service)"
+        elif len(usable) <= KNOWN_CODES_LISTED:
+            known = f" (known: {', '.join(usable)})"
+        raise UnknownCarrierService(f"Unknown service {service_code!r}{known}.", field="service_code")
+    if not service.is_active:
+        raise NoCarrierService(f"Service {service_code!r} is not active.", field="service_code")
+    if not service.carrier.is_active:
+        raise NoCarrierService(f"Service {service_code!r}: its carrier {service.carrier.name} is not active.",
+                               field="service_code")
+    if service.is_same_day != same_day:
+        its_kind = "a same-day" if service.is_same_day else "not a same-day"
+        raise NoCarrierService(f"Service {service_code!r} is {its_kind} service; this shipment needs a {kind} one.",
+                               field="service_code")
+
+
 def _cheapest(origin: Address, destination: Address, parcels: tuple[Parcel, ...], *, same_day: bool,
               service_code: str | None) -> CarrierService:
     services = CarrierService.objects.filter(is_active=True, carrier__is_active=True, is_same_day=same_day)
     if service_code:
+        service_check(service_code, same_day=same_day)
         services = services.filter(code=service_code)
     best: tuple[Decimal, CarrierService] | None = None
     reasons = []
@@ -116,7 +154,9 @@ def _cheapest(origin: Address, destination: Address, parcels: tuple[Parcel, ...]
 
 def shipment_book(*, reference: str, origin: dict[str, Any], destination: dict[str, Any],
                   parcels: list[ParcelInput], service_code: str | None = None, same_day: bool = False) -> Shipment:
-    """Rate-shop (or use `service_code`), book, and store the shipment with its label.
+    """Rate-shop (or use `service_code`, checked by `service_check`), book, and store the
+    shipment with its label. A destination without coordinates is priced at the farthest zone
+    (`Shipment.pricing_basis`, transport.carriers.builtin.rating).
 
     The built-in carrier computes locally, so booking inside the caller's transaction is
     safe; an external carrier's HTTP call must be made after commit (docs/adr/0002)."""
@@ -136,7 +176,7 @@ def shipment_book(*, reference: str, origin: dict[str, Any], destination: dict[s
                     service=service, reference=reference, tracking_number=booked.master_tracking_number,
                     cost=booked.cost, currency=booked.currency, weight_grams=sum(p.weight_grams for p in parcels),
                     parcel_count=len(parcels), label_pdf=booked.label_pdf, origin=origin, destination=destination,
-                    estimated_delivery=booked.estimated_delivery)
+                    estimated_delivery=booked.estimated_delivery, pricing_basis=booked.pricing_basis.value)
                 ShipmentParcel.objects.bulk_create([
                     ShipmentParcel(shipment=shipment, sequence=i + 1, tracking_number=number,
                                    weight_grams=parcel.weight_grams)

@@ -22,7 +22,7 @@ def packing_slip_pdf(fulfillment: Fulfillment, boxes: list[PackingBox]) -> bytes
     pdf.setFont("Helvetica-Bold", 16)
     pdf.drawString(20 * mm, y, f"Packing slip {fulfillment.number}")
     pdf.setFont("Helvetica", 11)
-    lines = [f"Order {order.number}", order.ship_name or order.customer.name or "",
+    lines = [f"Order {order.number}", order.ship_name or order.contact_name or "",
              order.ship_line1, f"{order.ship_postal_code} {order.ship_city}".strip(),
              f"From {fulfillment.location.name}"]
     for text in [t for t in lines if t]:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import cast
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics
 from rest_framework.response import Response
@@ -10,8 +9,9 @@ from rest_framework.response import Response
 from channels_sync.capture import inbound_archive, inbound_arrive, inbound_mark, order_capture
 from channels_sync.models import InboundMessage, SalesChannel
 from omnichannel.errors import ValidationFailed
-from omnichannel.idempotency import key_problem
+from omnichannel.idempotency import MAX_KEY, key_problem
 from omnichannel.jsonsafe import storable, unstorable
+from omnichannel.parsers import JSON_ONLY
 from omnichannel.permissions import IsChannel, IsChannelOrStaff, Principal, principal_of
 from orders import selectors as order_selectors
 from orders.api import serializers as order_serializers
@@ -29,6 +29,7 @@ class OrdersApi(generics.ListAPIView):
 
     serializer_class = order_serializers.OrderSummaryOut
     filterset_class = OrderFilter
+    parser_classes = JSON_ONLY  # an order's customer, address and lines nest
 
     def get_permissions(self):
         return [IsChannel()] if self.request.method == "POST" else [IsChannelOrStaff()]
@@ -40,8 +41,10 @@ class OrdersApi(generics.ListAPIView):
 
     @extend_schema(
         request=order_serializers.OrderIn, responses={201: order_serializers.OrderOut, 200: order_serializers.OrderOut},
-        parameters=[OpenApiParameter("Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER,
-                                     description="Retries with the same key and body return the same order.")])
+        parameters=[OpenApiParameter("Idempotency-Key", {"type": "string", "maxLength": MAX_KEY},
+                                     OpenApiParameter.HEADER,
+                                     description=f"Retries with the same key and body return the same order. At "
+                                                 f"most {MAX_KEY} characters, no NUL.")])
     def post(self, request):
         principal = cast(Principal, principal_of(request))  # IsChannel: a channel's principal
         channel = principal.channel or SalesChannel.objects.get(pk=cast(int, principal.channel_id))

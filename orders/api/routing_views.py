@@ -11,6 +11,7 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from omnichannel.parsers import JSON_ONLY
 from omnichannel.permissions import IsOps, Principal, principal_of
 from orders import selectors
 from orders.models import RoutingRuleSet
@@ -44,6 +45,7 @@ class SimulateIn(serializers.Serializer):
 
 class RuleSetListApi(generics.ListAPIView):
     permission_classes = [IsOps]
+    parser_classes = JSON_ONLY  # a rule set's cost model nests
     serializer_class = RuleSetOut
     queryset = RoutingRuleSet.objects.select_related("channel")
     filterset_fields = ["status", "channel__code"]

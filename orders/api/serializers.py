@@ -3,40 +3,93 @@
 from __future__ import annotations
 
 import functools
+from decimal import Decimal
 from typing import Any
 
 from django.urls import reverse
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from omnichannel.api import DateTimeField, SharedFields
 from orders.models import DeliveryMethod, Fulfillment, Order, OrderEvent, OrderLine
 from orders.services import AddressInput, LineInput, OrderInput
+from orders.services.inputs import COUNTRIES, CURRENCIES
+from orders.services.placement import MAX_LINES
+
+
+class PriceField(serializers.DecimalField):
+    """An amount of money at least 0 (a minus zero is 0). DRF's own schema of a decimal allows
+    a leading '-' whatever its `min_value`: see `_PriceFieldSchema`."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(max_digits=12, decimal_places=2, min_value=Decimal(0), **kwargs)
+
+    def to_internal_value(self, data) -> Decimal:
+        value = super().to_internal_value(data)
+        return value.copy_abs() if value.is_zero() else value
+
+
+class _PriceFieldSchema(OpenApiSerializerFieldExtension):
+    target_class = PriceField
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if schema.get("pattern", "").startswith("^-?"):
+            schema["pattern"] = "^" + schema["pattern"].removeprefix("^-?")
+        return schema
+
+
+class BoundedList(serializers.ListSerializer):
+    """A `many=True` list whose bounds (`allow_empty`, `min_length`, `max_length`) the OpenAPI
+    schema shows as minItems/maxItems (drf-spectacular leaves them out for a nested list)."""
+
+
+class _BoundedListSchema(OpenApiSerializerFieldExtension):
+    target_class = BoundedList
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        least = max(self.target.min_length or 0, 0 if self.target.allow_empty else 1)
+        if least:
+            schema["minItems"] = least
+        if self.target.max_length is not None:
+            schema["maxItems"] = self.target.max_length
+        return schema
 
 
 class LineIn(SharedFields, serializers.Serializer):
+    """One line of an order: a SKU, how many, and at what price."""
+
     sku = serializers.CharField(max_length=64, help_text="SKU code or barcode (GTIN/EAN).")
     quantity = serializers.IntegerField(min_value=1, max_value=10_000)
-    unit_price = serializers.DecimalField(
-        max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True, default=None,
-        help_text="The price the customer pays for one unit. Omitted or null: the SKU's catalogue price.")
+    unit_price = PriceField(
+        required=False, allow_null=True, default=None,
+        help_text="The price the customer pays for one unit, at least 0. Omitted or null: the SKU's catalogue "
+                  "price.")
+
+    class Meta:
+        list_serializer_class = BoundedList
 
 
 class AddressIn(SharedFields, serializers.Serializer):
+    """Where a shipped (`ship`, `same_day`) order goes."""
+
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     line1 = serializers.CharField(max_length=200)
     line2 = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     city = serializers.CharField(max_length=100)
     postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
-    country = serializers.CharField(max_length=2, required=False, allow_blank=True, default="NL")
+    country = serializers.CharField(max_length=2, required=False, allow_blank=True, default="NL",
+                                    help_text="ISO 3166-1 alpha-2 code, any case; blank or omitted: NL.")
     phone = serializers.CharField(max_length=20, required=False, allow_blank=True, default="")
     latitude = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True, default=None)
     longitude = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True, default=None)
 
     def validate_country(self, value: str) -> str:
-        """ISO 3166 alpha-2, stored upper case ("nl" -> "NL"); blank means the default, NL."""
+        """ISO 3166-1 alpha-2, stored upper case ("nl" -> "NL"); blank means the default, NL."""
         code = value.strip().upper() or "NL"
-        if not (len(code) == 2 and code.isascii() and code.isalpha()):
-            raise serializers.ValidationError("Give the country as a 2-letter ISO code, such as NL.")
+        if code not in COUNTRIES:
+            raise serializers.ValidationError("Give the country as an ISO 3166-1 alpha-2 code, such as NL.")
         return code
 
     def validate(self, attrs):
@@ -48,7 +101,10 @@ class AddressIn(SharedFields, serializers.Serializer):
 
 
 class CustomerIn(SharedFields, serializers.Serializer):
-    email = serializers.EmailField(required=False, allow_blank=True, allow_null=True, default=None)
+    """How to reach the buyer about this order: an email or a phone, at least one."""
+
+    # 254: what the column holds (Django's validator lets 320 characters through).
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True, allow_null=True, default=None)
     phone = serializers.CharField(max_length=30, required=False, allow_blank=True, allow_null=True, default=None)
     name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
@@ -59,19 +115,34 @@ class CustomerIn(SharedFields, serializers.Serializer):
 
 
 class OrderIn(SharedFields, serializers.Serializer):
+    """An order as a channel places it. Its total, the sum of unit price x quantity over the
+    lines, is at most 9999999999.99."""
+
     external_id = serializers.CharField(max_length=100, required=False, allow_null=True, allow_blank=True,
                                         default=None, help_text="The channel's own order id; unique per channel.")
     delivery_method = serializers.ChoiceField(choices=DeliveryMethod.choices, default=DeliveryMethod.SHIP)
-    customer = CustomerIn()
-    address = AddressIn(required=False, allow_null=True, default=None)
-    pickup_location = serializers.CharField(max_length=32, required=False, allow_null=True, default=None,
-                                            help_text="Location code, for click & collect.")
-    currency = serializers.CharField(max_length=3, required=False, default="EUR")
+    customer = CustomerIn(help_text="The buyer's contact for this order: give an email or a phone (at least one "
+                                    "is required), and a name if known. The order shows these and no other.")
+    address = AddressIn(required=False, allow_null=True, default=None,
+                        help_text="Required for `ship` and `same_day`; not used for `pickup`.")
+    pickup_location = serializers.CharField(
+        max_length=32, required=False, allow_null=True, default=None,
+        help_text="Code of the location where the customer collects the order: required for `pickup`, refused "
+                  "for any other delivery method.")
+    currency = serializers.CharField(max_length=3, required=False, default="EUR",
+                                     help_text="ISO 4217 code of a circulating currency (EUR, USD, ...), any case.")
     promise_option = serializers.CharField(max_length=64, required=False, allow_blank=True, default="",
                                            help_text="The option id from /promise/ the shopper chose.")
     promised_by = DateTimeField(required=False, allow_null=True, default=None,
                                             help_text="The latest date promised (the option's `latest`).")
-    lines = LineIn(many=True, allow_empty=False, max_length=200)
+    lines = LineIn(many=True, allow_empty=False, max_length=MAX_LINES)
+
+    def validate_currency(self, value: str) -> str:
+        """Stored upper case: "eur" is EUR (Stripe, for one, sends codes in lower case)."""
+        code = value.strip().upper()
+        if code not in CURRENCIES:
+            raise serializers.ValidationError("Give the currency as an ISO 4217 code, such as EUR.")
+        return code
 
     def to_input(self) -> OrderInput:
         data = self.validated_data
@@ -80,7 +151,7 @@ class OrderIn(SharedFields, serializers.Serializer):
         return OrderInput(
             delivery_method=data["delivery_method"], email=customer.get("email"), phone=customer.get("phone"),
             customer_name=customer.get("name", ""), external_id=data.get("external_id") or None, address=address,
-            pickup_location=data.get("pickup_location"), currency=data["currency"].upper(),
+            pickup_location=data.get("pickup_location"), currency=data["currency"],
             promise_option=data["promise_option"], promised_by=data["promised_by"],
             lines=[LineInput(line["sku"], line["quantity"], line["unit_price"]) for line in data["lines"]])
 
@@ -157,9 +228,19 @@ class EventOut(SharedFields, serializers.ModelSerializer):
 AT_RISK_FOR_A_LOCATION = "The promise may not be kept"
 
 
+def contact_out(order: Order) -> dict[str, str | None]:
+    """The contact the order was placed with; never the unified customer record, which may
+    hold what other channels gave (`orders.customers`)."""
+    return {"email": order.contact_email or None, "phone": order.contact_phone or None, "name": order.contact_name}
+
+
 class OrderOut(SharedFields, serializers.ModelSerializer):
+    """An order, as its channel (or ops, or a location's staff) sees it."""
+
     channel = serializers.CharField(source="channel.code")
-    customer = serializers.SerializerMethodField()
+    customer = serializers.SerializerMethodField(
+        help_text="The contact this order was placed with: email (lower case), phone (E.164) and name, null or "
+                  "empty where the order gave none.")
     address = serializers.SerializerMethodField()
     pickup_location = serializers.CharField(source="pickup_location.code", allow_null=True, default=None)
     lines = LineOut(many=True)
@@ -179,7 +260,7 @@ class OrderOut(SharedFields, serializers.ModelSerializer):
         return data
 
     def get_customer(self, order) -> dict:
-        return {"email": order.customer.email, "phone": order.customer.phone, "name": order.customer.name}
+        return contact_out(order)
 
     def get_address(self, order) -> dict | None:
         if order.delivery_method == DeliveryMethod.PICKUP:
@@ -196,7 +277,7 @@ def _leaf(serializer: type[serializers.Serializer], name: str) -> serializers.Fi
 
 def order_out_fresh(order: Order) -> dict[str, Any]:
     """`OrderOut(order).data` for an order `order_place` has just made, built by hand: what it
-    reads is in memory (its channel, customer, pickup location, lines with their SKUs, the
+    reads is in memory (its channel, pickup location, lines with their SKUs, the
     timeline; no fulfillment yet), and every order POST answers with it. DRF's walk over the
     fields of three serializers was ~5% of a POST. Dates and amounts are formatted by
     OrderOut's own fields; tests/test_order_out_fresh.py compares both on every shape. Only a
@@ -207,7 +288,7 @@ def order_out_fresh(order: Order) -> dict[str, Any]:
         return OrderOut(order).data
     money, when = _leaf(OrderOut, "total_amount"), _leaf(OrderOut, "placed_at")
     price, at = _leaf(LineOut, "unit_price"), _leaf(EventOut, "at")
-    customer, pickup = order.customer, order.pickup_location
+    pickup = order.pickup_location
     address = None if order.delivery_method == DeliveryMethod.PICKUP else {
         "name": order.ship_name, "line1": order.ship_line1, "line2": order.ship_line2, "city": order.ship_city,
         "postal_code": order.ship_postal_code, "country": order.ship_country, "latitude": order.ship_latitude,
@@ -215,7 +296,7 @@ def order_out_fresh(order: Order) -> dict[str, Any]:
     return {
         "number": str(order.number), "external_id": None if order.external_id is None else str(order.external_id),
         "channel": str(order.channel.code), "status": str(order.status), "delivery_method": str(order.delivery_method),
-        "customer": {"email": customer.email, "phone": customer.phone, "name": customer.name}, "address": address,
+        "customer": contact_out(order), "address": address,
         "pickup_location": None if pickup is None else str(pickup.code), "currency": str(order.currency),
         "total_amount": money.to_representation(order.total_amount), "promise_option": str(order.promise_option),
         "promised_by": None if order.promised_by is None else when.to_representation(order.promised_by),

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from omnichannel.api import IsoDateTimeFilter
+from omnichannel.parsers import JSON_ONLY
 from omnichannel.permissions import IsChannelOrStaff, IsStaff, Principal, principal_of
 from orders import selectors, services
 from orders.api import serializers as s
@@ -124,12 +125,18 @@ class FulfillmentActionApi(APIView):
             self.perform(services.fulfillment_lock(pk), data, actor)
 
 
+# Actions whose input nests (a pack's packages, a reject's counts): JSON only, a form would drop them.
+NESTED_INPUT = {"pack", "reject"}
+
+
 def _action(name: str, fn, serializer=None, doc: str = ""):
     def perform(self, fulfillment, data, actor):
         fn(fulfillment, data, actor)
 
-    view = type(f"Fulfillment{name.title().replace('-', '')}Api", (FulfillmentActionApi,),
-                {"perform": perform, "input_serializer": serializer, "action_name": name, "__doc__": doc})
+    attrs = {"perform": perform, "input_serializer": serializer, "action_name": name, "__doc__": doc}
+    if name in NESTED_INPUT:
+        attrs["parser_classes"] = JSON_ONLY
+    view = type(f"Fulfillment{name.title().replace('-', '')}Api", (FulfillmentActionApi,), attrs)
     return extend_schema(request=serializer, responses=s.FulfillmentDetailOut, summary=doc)(view)
 
 
@@ -144,7 +151,8 @@ FulfillmentPickedApi = _action("picked", lambda f, d, a: services.fulfillment_ma
                                doc="Every unit is picked.")
 FulfillmentPackApi = _action("pack", lambda f, d, a: services.fulfillment_pack(
     f, packages=[services.PackageInput(**p) for p in d["packages"]], actor=a), s.PackIn,
-    doc="Pack into one or more weighed packages.")
+    doc="Pack into one or more weighed packages (each within what a carrier service takes); packing again "
+        "while packed replaces the packages, to correct a weight.")
 FulfillmentShipApi = _action("ship", lambda f, d, a: services.fulfillment_ship(
     f, actor=a, service_code=d.get("service_code")), s.ShipIn,
     doc="Book the carrier (tracking number + label) and commit the stock.")

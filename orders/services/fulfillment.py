@@ -10,7 +10,7 @@ import hmac
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -25,12 +25,19 @@ from orders.models import Allocation, DeliveryMethod, Fulfillment, Order
 from orders.services import capacity
 from orders.services.numbers import new_pickup_code
 from orders.services.status import refresh_order_status
+from transport import selectors as transport_selectors
 from transport import services as transport_services
 from warehouse import services as warehouse_services
+
+if TYPE_CHECKING:
+    from warehouse.models import Package
 
 S = Fulfillment.Status
 
 REJECT_REASONS = {"not_in_stock", "damaged", "capacity", "other", "timeout"}
+
+# A packed fulfillment packed again (its packages replaced). Timeline only, not published.
+FULFILLMENT_REPACKED = "fulfillment.repacked"
 
 
 @dataclass(frozen=True)
@@ -81,18 +88,22 @@ def fulfillment_reject(fulfillment: Fulfillment, *, reason: str, note: str = "",
     """The location cannot fulfil it: release its units (the `fulfillment.rejected` event
     re-routes the order without this location), take it off the location's pick lists
     (`warehouse.services.pick_work_withdraw`) and make the stock tell the truth:
-    `not_in_stock` corrects the location's stock with a count (the `counts` given per SKU,
-    else on hand less the units it could not find), `damaged` moves the units to damaged.
-    Caller holds `fulfillment_lock`."""
+    `not_in_stock` corrects the location's stock with a count (the `counts` given per SKU
+    of this fulfillment, by its code or barcode, else on hand less the units it could not
+    find), `damaged` moves the units to damaged. A count for anything else is refused (400 on
+    `counts.<key>`) before anything is written. Caller holds `fulfillment_lock`."""
     if reason not in REJECT_REASONS:
         raise ValidationFailed(f"Reason must be one of {sorted(REJECT_REASONS)}.", field="reason")
     if fulfillment.status not in {S.PENDING, S.ACCEPTED}:
         raise InvalidTransition("fulfillment", fulfillment.status, "reject")
     allocations = list(fulfillment.allocations.filter(is_active=True).select_related("order_line__sku"))
+    if counts and reason != "not_in_stock":
+        raise ValidationFailed(f"Shelf counts are taken only with reason not_in_stock, not {reason}.", field="counts")
+    counted = _counts_by_sku(fulfillment, allocations, counts or {})
     inventory_services.reservations_release([a.reservation_id for a in allocations], reason="rejected", actor=actor)
     Allocation.objects.filter(pk__in=[a.pk for a in allocations]).update(is_active=False)
     if reason in {"not_in_stock", "damaged"}:
-        _correct_stock(fulfillment, allocations, reason, counts or {}, actor)
+        _correct_stock(fulfillment, allocations, reason, counted, actor)
     rejected = _transition(fulfillment, {S.PENDING, S.ACCEPTED}, S.REJECTED, "reject", actor=actor,
                            event_type=events.FULFILLMENT_REJECTED, publish=True, message=note,
                            payload={"reason": reason}, rejection_reason=reason, rejection_note=note[:255])
@@ -100,8 +111,39 @@ def fulfillment_reject(fulfillment: Fulfillment, *, reason: str, note: str = "",
     return rejected
 
 
-def _correct_stock(fulfillment: Fulfillment, allocations: list[Allocation], reason: str, counts: dict[str, int],
+def _counts_by_sku(fulfillment: Fulfillment, allocations: list[Allocation], counts: dict[str, int]) -> dict[int, int]:
+    """The shelf counts by SKU id. A key names a SKU of this fulfillment by its code or its
+    barcode (case and surrounding spaces aside); anything else, a key that could be two of
+    its SKUs, or a SKU counted twice is a 400 on that key."""
+    skus = {a.order_line.sku_id: a.order_line.sku for a in allocations}
+    names: dict[str, set[int]] = defaultdict(set)
+    for sku in skus.values():
+        names[sku.code.strip().casefold()].add(sku.pk)
+        if sku.barcode:
+            names[sku.barcode.strip().casefold()].add(sku.pk)
+    found: dict[int, int] = {}
+    given_as: dict[int, str] = {}
+    for key, quantity in counts.items():
+        field = f"counts.{key}"
+        matches = names.get(str(key).strip().casefold(), set())
+        if not matches:
+            listed = ", ".join(sorted(sku.code for sku in skus.values())) or "none"
+            raise ValidationFailed(f"{key!r} is not a SKU of {fulfillment.number} (its SKUs: {listed}).",
+                                   field=field)
+        if len(matches) > 1:
+            both = " and ".join(sorted(skus[pk].code for pk in matches))
+            raise ValidationFailed(f"{key!r} could be {both}: count each by its SKU code.", field=field)
+        sku_id = matches.pop()
+        if sku_id in found:
+            raise ValidationFailed(f"{key!r} counts {skus[sku_id].code} again (given as {given_as[sku_id]!r} "
+                                   "already).", field=field)
+        found[sku_id], given_as[sku_id] = quantity, str(key)
+    return found
+
+
+def _correct_stock(fulfillment: Fulfillment, allocations: list[Allocation], reason: str, counts: dict[int, int],
                    actor: str) -> None:
+    """`counts`: the shelf count by SKU id (`_counts_by_sku`)."""
     missing: dict[int, int] = defaultdict(int)
     skus = {}
     for alloc in allocations:
@@ -113,7 +155,7 @@ def _correct_stock(fulfillment: Fulfillment, allocations: list[Allocation], reas
         if level is None:
             continue
         if reason == "not_in_stock":
-            counted = counts.get(skus[sku_id].code, max(0, level.on_hand - missing[sku_id]))
+            counted = counts.get(sku_id, max(0, level.on_hand - missing[sku_id]))
             inventory_services.stock_count(level, counted, actor=actor, reference_id=fulfillment.number,
                                            note="Rejected: not in stock")
         else:
@@ -136,22 +178,68 @@ def fulfillment_mark_picked(fulfillment: Fulfillment, *, actor: str) -> Fulfillm
                        event_type=events.FULFILLMENT_PICKED, publish=False)
 
 
+def parcel_weight_limit(order: Order) -> int | None:
+    """The heaviest package the order's delivery can take: the heaviest rate-card tier of the
+    active carrier services of its kind (same-day or not). None for click & collect (no
+    carrier takes it) and when no such service is set up (booking then says why)."""
+    if order.delivery_method == DeliveryMethod.PICKUP:
+        return None
+    return transport_selectors.heaviest_parcel_grams(same_day=order.delivery_method == DeliveryMethod.SAME_DAY)
+
+
+def package_weight_problem(weight_grams: int, limit: int | None, *, which: str = "The package") -> str | None:
+    """What is wrong with this weight for a package of an order whose `parcel_weight_limit`
+    is `limit`, or None."""
+    if weight_grams <= 0:
+        return "Weight must be a positive number of grams."
+    if limit is not None and weight_grams > limit:
+        return (f"{which} weighs {weight_grams} g: no carrier service takes a parcel over {limit} g. "
+                "Weigh it again, or split it into more packages.")
+    return None
+
+
 def fulfillment_pack(fulfillment: Fulfillment, *, packages: Sequence[PackageInput], actor: str) -> Fulfillment:
-    if fulfillment.status != S.PICKED:
+    """Put the picked units into weighed packages: picked -> packed. Packing a fulfillment
+    that is packed already replaces its packages (a packer correcting a weight): the old
+    ones are voided and leave it, and the timeline says so (`fulfillment.repacked`). A
+    package heavier than any carrier service of the order's kind takes could never ship and
+    is refused (400 on its weight). Everything is checked before anything is written.
+    Caller holds `fulfillment_lock`."""
+    if fulfillment.status not in {S.PICKED, S.PACKED}:
         raise InvalidTransition("fulfillment", fulfillment.status, "pack")
     if not packages:
         raise ValidationFailed("Pack at least one package.", field="packages")
+    limit = parcel_weight_limit(fulfillment.order)
     for index, package in enumerate(packages):
-        if package.weight_grams <= 0:
-            raise ValidationFailed("Weight must be a positive number of grams.",
-                                   field=f"packages[{index}].weight_grams")
+        problem = package_weight_problem(package.weight_grams, limit, which=f"Package {index + 1}")
+        if problem:
+            raise ValidationFailed(problem, field=f"packages[{index}].weight_grams")
     created = [warehouse_services.package_create(
         location=fulfillment.location, reference=fulfillment.number, weight_grams=p.weight_grams,
         length_cm=p.length_cm, width_cm=p.width_cm, height_cm=p.height_cm) for p in packages]
+    if fulfillment.status == S.PACKED:
+        return _repack(fulfillment, created, actor=actor)
     fulfillment.packages.add(*created)
     return _transition(fulfillment, {S.PICKED}, S.PACKED, "pack", actor=actor, event_type=events.FULFILLMENT_PACKED,
                        publish=False, payload={"packages": [p.pk for p in created],
                                                "weight_grams": sum(p.weight_grams for p in created)})
+
+
+def _repack(fulfillment: Fulfillment, created: Sequence[Package], *, actor: str) -> Fulfillment:
+    """Replace a packed fulfillment's packages with `created`. Caller holds `fulfillment_lock`."""
+    old = list(fulfillment.packages.order_by("pk"))
+    warehouse_services.packages_void([p.pk for p in old])
+    fulfillment.packages.remove(*old)
+    fulfillment.packages.add(*created)
+    fulfillment.save(update_fields=["updated_at"])
+    weight, old_weight = sum(p.weight_grams for p in created), sum(p.weight_grams for p in old)
+    events.record(fulfillment.order, FULFILLMENT_REPACKED, actor=actor, fulfillment=fulfillment,
+                  status_from=S.PACKED, status_to=S.PACKED, publish=False,
+                  message=f"Packed again: {len(created)} package(s), {weight} g, replacing {len(old)} package(s), "
+                          f"{old_weight} g",
+                  payload={"packages": [p.pk for p in created], "weight_grams": weight,
+                           "voided_packages": [p.pk for p in old], "voided_weight_grams": old_weight})
+    return fulfillment
 
 
 def fulfillment_ship(fulfillment: Fulfillment, *, actor: str, service_code: str | None = None) -> Fulfillment:
@@ -208,7 +296,9 @@ def fulfillment_collect(fulfillment_id: int, *, code: str, actor: str) -> Fulfil
         if fulfillment.pickup_code_attempts >= limit:
             raise PickupCodeLocked("Too many wrong codes: ask the customer for ID and re-issue the code.",
                                    field="code")
-        if hmac.compare_digest(str(code or "").strip(), fulfillment.pickup_code):
+        # Bytes: compare_digest refuses a str with anything but ASCII (a TypeError, a 500).
+        if hmac.compare_digest(str(code or "").strip().encode("utf-8", "surrogatepass"),
+                               (fulfillment.pickup_code or "").encode()):
             inventory_services.reservations_commit([a.reservation_id for a in _allocations(fulfillment)],
                                                    reason="pickup", actor=actor)
             return _transition(fulfillment, {S.READY_FOR_PICKUP}, S.PICKED_UP, "hand over", actor=actor,

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+import phonenumbers
+
 
 @dataclass(frozen=True)
 class LineInput:
@@ -50,3 +52,28 @@ class ChannelContext:
     allow_backorder: bool = False
     actor: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+
+
+# ISO 4217 codes of the currencies a price can be paid in today (list one, as of 2026): the
+# funds codes (BOV, CLF, USN, ...), precious metals (XAU, ...), and testing and "no currency"
+# codes (XTS, XXX) are left out, and so are codes withdrawn (HRK, SLL, ANG, BGN, ...).
+CURRENCIES = frozenset((
+    "AED", "AFN", "ALL", "AMD", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BHD", "BIF", "BMD",
+    "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP", "CNY", "COP", "CRC",
+    "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL",
+    "GHS", "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR",
+    "ISK", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP",
+    "LKR", "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK",
+    "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR",
+    "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE",
+    "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD",
+    "TZS", "UAH", "UGX", "USD", "UYU", "UZS", "VED", "VES", "VND", "VUV", "WST", "XAF", "XCD", "XCG", "XOF",
+    "XPF", "YER", "ZAR", "ZMW", "ZWG",
+))
+
+# ISO 3166-1 alpha-2 country codes. phonenumbers (a dependency, kept up to date) knows every
+# region with a telephone numbering plan: that is every assigned code but seven uninhabited
+# territories, plus two codes ISO only reserves (AC Ascension, TA Tristan da Cunha, both part
+# of SH) and XK (Kosovo: user-assigned, but the code the EU, carriers and CLDR use).
+COUNTRIES = frozenset((phonenumbers.SUPPORTED_REGIONS - {"AC", "TA"})
+                      | {"AQ", "BV", "GS", "HM", "PN", "TF", "UM"})

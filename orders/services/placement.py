@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import DecimalField, Model
 from django.utils import timezone
 
 from inventory import selectors as inventory_selectors
@@ -23,15 +23,25 @@ from omnichannel.inserts import Extra, Together, insert_with_children, together
 from omnichannel.instances import new
 from omnichannel.models import OutboxEvent
 from orders import events
-from orders.customers import customer_match
+from orders.customers import Contact, contact_normalise, customer_match
 from orders.errors import AddressRequired, PickupNotPossible
 from orders.models import DeliveryMethod, Order, OrderLine
 from orders.services.allocation import plan_for, plan_rows, take_plan
-from orders.services.inputs import ChannelContext, OrderInput
+from orders.services.inputs import CURRENCIES, ChannelContext, OrderInput
 from orders.services.numbers import new_order_number
 
 MAX_LINES = 200
 PLACEMENT_ATTEMPTS = 4
+
+
+def _largest(model: type[Model], name: str) -> Decimal:
+    """The largest amount a DecimalField's column holds."""
+    field = cast(DecimalField, model._meta.get_field(name))
+    return Decimal(10) ** (field.max_digits - field.decimal_places) - Decimal(1).scaleb(-field.decimal_places)
+
+
+MAX_TOTAL = _largest(Order, "total_amount")  # 9999999999.99
+MAX_UNIT_PRICE = _largest(OrderLine, "unit_price")  # 9999999999.99
 
 
 def order_get_by_external_id(channel_id: int, external_id: str | None) -> Order | None:
@@ -53,6 +63,15 @@ def _validate(data: OrderInput) -> tuple[dict[str, Sku], Location | None, list[S
         raise ValidationFailed("An order needs at least one line.", field="lines")
     if len(data.lines) > MAX_LINES:
         raise ValidationFailed(f"An order has at most {MAX_LINES} lines.", field="lines")
+    if data.currency not in CURRENCIES:
+        raise ValidationFailed(f"Unknown currency {data.currency!r}: give an ISO 4217 code, such as EUR.",
+                               field="currency")
+    if data.delivery_method == DeliveryMethod.PICKUP and not data.pickup_location:
+        raise ValidationFailed("Required for pickup: the code of the location where the customer collects the "
+                               "order.", field="pickup_location", code="required")
+    if data.delivery_method != DeliveryMethod.PICKUP and data.pickup_location:
+        raise ValidationFailed(f"Only for pickup orders: a {data.delivery_method} order is delivered to its "
+                               f"address, not collected.", field="pickup_location")
     for index, line in enumerate(data.lines):
         if line.quantity <= 0:
             raise QuantityInvalid("Quantity must be a positive whole number.", field=f"lines[{index}].quantity")
@@ -65,7 +84,7 @@ def _validate(data: OrderInput) -> tuple[dict[str, Sku], Location | None, list[S
             raise UnknownSku(f"Unknown SKU {line.sku!r}.", field=f"lines[{index}].sku")
     pickup = None
     if data.delivery_method == DeliveryMethod.PICKUP:
-        pickup = Location.objects.filter(code=data.pickup_location or "", is_active=True).first()
+        pickup = Location.objects.filter(code=data.pickup_location, is_active=True).first()
         if pickup is None:
             raise PickupNotPossible(f"Unknown pickup location {data.pickup_location!r}.", field="pickup_location")
         if not pickup.can_pickup:
@@ -140,8 +159,10 @@ def order_place(data: OrderInput, ctx: ChannelContext, *, existing_id: int | Non
     if existing is not None:
         return existing, False
     skus, pickup, stock = _validate(data)
-    customer = customer_match(email=data.email, phone=data.phone, name=data.customer_name)
-    created = _create_order(data, ctx, skus, pickup, customer)
+    prices, total = _priced(data, skus)
+    contact = contact_normalise(email=data.email, phone=data.phone, name=data.customer_name)
+    customer = customer_match(contact)
+    created = _create_order(data, ctx, skus, pickup, customer, contact, prices, total)
     if created is None:  # a concurrent request with the same external id won the race
         return order_get_by_external_id(ctx.channel_id, data.external_id), False  # type: ignore[return-value]
     order, lines = created  # the rows inserted (pks set, sku attached)
@@ -168,8 +189,26 @@ def order_place(data: OrderInput, ctx: ChannelContext, *, existing_id: int | Non
     return order, True
 
 
+def _priced(data: OrderInput, skus: dict[str, Sku]) -> tuple[list[Decimal], Decimal]:
+    """Each line's unit price (given, or the SKU's catalogue price) and the order's total, or
+    the error when one does not fit its column (rather than a database error, a 500, once
+    the order is half written). Through the API a unit price fits already (OrderIn)."""
+    prices = [skus[line.sku].price if line.unit_price is None else line.unit_price for line in data.lines]
+    for index, price in enumerate(prices):
+        if not 0 <= price <= MAX_UNIT_PRICE:
+            raise ValidationFailed(f"A unit price is from 0 to {MAX_UNIT_PRICE}, not {price}.",
+                                   field=f"lines[{index}].unit_price")
+    total = sum((price * line.quantity for price, line in zip(prices, data.lines, strict=True)), Decimal("0"))
+    if total > MAX_TOTAL:
+        raise ValidationFailed(f"The order's total would be {total}, more than the {MAX_TOTAL} an order can "
+                               f"total: split it into several orders.", field="lines", code="total_too_large",
+                               extra={"max_total": str(MAX_TOTAL)})
+    return prices, total
+
+
 def _create_order(data: OrderInput, ctx: ChannelContext, skus: dict[str, Sku], pickup: Location | None,
-                  customer) -> tuple[Order, list[OrderLine]] | None:
+                  customer, contact: Contact, prices: list[Decimal], total: Decimal
+                  ) -> tuple[Order, list[OrderLine]] | None:
     address = data.address
     fields = {}
     if address is not None and data.delivery_method != DeliveryMethod.PICKUP:
@@ -177,11 +216,10 @@ def _create_order(data: OrderInput, ctx: ChannelContext, skus: dict[str, Sku], p
                   "ship_line2": address.line2, "ship_city": address.city, "ship_postal_code": address.postal_code,
                   "ship_country": address.country, "ship_phone": address.phone,
                   "ship_latitude": address.latitude, "ship_longitude": address.longitude}
-    prices = [skus[line.sku].price if line.unit_price is None else line.unit_price for line in data.lines]
-    total = sum((price * line.quantity for price, line in zip(prices, data.lines, strict=True)), Decimal("0"))
     for _ in range(3):
         order = new(Order, number=new_order_number(), channel_id=ctx.channel_id, external_id=data.external_id or None,
-                      customer=customer, delivery_method=data.delivery_method, pickup_location=pickup,
+                      customer=customer, contact_email=contact.email or "", contact_phone=contact.phone or "",
+                      contact_name=contact.name, delivery_method=data.delivery_method, pickup_location=pickup,
                       currency=data.currency, total_amount=total, promise_option=data.promise_option[:64],
                       promised_by=data.promised_by, **fields)
         lines = [new(OrderLine, line_number=i + 1, sku=skus[line.sku], quantity=line.quantity, unit_price=price)

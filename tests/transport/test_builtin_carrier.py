@@ -241,13 +241,17 @@ def test_one_heavy_parcel_makes_the_service_unavailable() -> None:
         make_carrier().rate(rate_request(5.0, 100, 20001, service_codes=["next_day"]))
 
 
-def test_rate_errors_for_unknown_service_and_missing_coordinates() -> None:
+def test_rate_errors_for_unknown_service_and_prices_missing_coordinates_at_the_farthest_zone() -> None:
     with pytest.raises(CarrierError) as exc:
         make_carrier().rate(rate_request(5.0, 100, service_codes=["express"]))
     assert exc.value.code == "unknown_service"
     no_coords = Address("X", "Street 1", "Utrecht", "3511", "NL")
+    quotes = make_carrier().rate(RateRequest(ORIGIN, no_coords, (Parcel(100),), ship_date=WED))
+    # 200 km is the card's farthest zone; the same-day courier's is its range (25 km).
+    assert amounts(quotes) == {"next_day": Decimal("8.00"), "standard": Decimal("8.00"), "same_day": Decimal("12.50")}
+    assert {(q.pricing_basis, q.distance_km) for q in quotes} == {("farthest_zone", None)}
     with pytest.raises(CarrierError) as exc:
-        make_carrier().rate(RateRequest(ORIGIN, no_coords, (Parcel(100),)))
+        distance_km(ORIGIN, no_coords)
     assert exc.value.code == "missing_coordinates"
 
 

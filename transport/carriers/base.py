@@ -25,6 +25,7 @@ __all__ = [
     "CarrierError",
     "NotSupported",
     "Parcel",
+    "PricingBasis",
     "RateNotAvailable",
     "RateQuote",
     "RateRequest",
@@ -82,7 +83,8 @@ def _as_tuple(value: Iterable[Any] | None) -> tuple[Any, ...] | None:
 
 @dataclass(frozen=True)
 class Address:
-    """A postal address; `lat`/`lng` (WGS84) are needed by distance-priced carriers."""
+    """A postal address; `lat`/`lng` (WGS84) let distance-priced carriers measure the distance
+    (storefronts rarely send them: the built-in carrier then prices at its farthest zone)."""
 
     name: str
     line1: str
@@ -138,9 +140,23 @@ class RateRequest:
             raise ValueError("RateRequest needs at least one parcel")
 
 
+class PricingBasis(enum.StrEnum):
+    """What a price was worked out from.
+
+    `DISTANCE`: the measured distance between origin and destination.
+    `FARTHEST_ZONE`: the destination had no coordinates, so the carrier charged the
+    most a parcel of that weight can cost on the service (its farthest zone, within the
+    service's range): never less than the measured distance would have cost.
+    """
+
+    DISTANCE = "distance"
+    FARTHEST_ZONE = "farthest_zone"
+
+
 @dataclass(frozen=True)
 class RateQuote:
-    """One priced service option."""
+    """One priced service option. `distance_km` is None when it could not be measured
+    (see `pricing_basis`)."""
 
     carrier: str
     service_code: str
@@ -149,6 +165,8 @@ class RateQuote:
     currency: str
     transit_days: int
     estimated_delivery: date
+    pricing_basis: PricingBasis = PricingBasis.DISTANCE
+    distance_km: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -191,6 +209,8 @@ class ShipmentResponse:
     currency: str
     estimated_delivery: date | None = None
     label_media_type: str = "application/pdf"
+    pricing_basis: PricingBasis = PricingBasis.DISTANCE
+    distance_km: Decimal | None = None
 
 
 class TrackingStatus(enum.StrEnum):

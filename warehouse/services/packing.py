@@ -18,6 +18,8 @@ from inventory.models import Location, Sku
 from orders import services as order_services
 from orders.models import DeliveryMethod, Fulfillment
 from orders.services import floor as order_floor
+from orders.services.fulfillment import package_weight_problem, parcel_weight_limit
+from transport import selectors as transport_selectors
 from warehouse import engine, selectors
 from warehouse.engine.cartonisation import items_weight
 from warehouse.errors import NotReady, TooMany, UnknownCode, WrongItem
@@ -129,8 +131,9 @@ def box_expected_weight(box: PackingBox, box_type: BoxType | None = None) -> int
 
 def pack_box_set(box: PackingBox, *, box_type_code: str | None = None, weight_grams: int | None = None,
                  actor: str) -> PackingBox:
-    """Choose the box type and/or record the weight read from the scale."""
-    _locked_picked(box.fulfillment)
+    """Choose the box type and/or record the weight read from the scale. A weight no carrier
+    service of the order's kind takes is refused here, as packing would refuse it."""
+    fulfillment = _locked_picked(box.fulfillment)
     box = PackingBox.objects.select_for_update().get(pk=box.pk)
     if box_type_code is not None:
         box_type = BoxType.objects.filter(location_id=box.fulfillment.location_id, code=box_type_code).first()
@@ -140,6 +143,10 @@ def pack_box_set(box: PackingBox, *, box_type_code: str | None = None, weight_gr
     if weight_grams is not None:
         if not 0 < weight_grams <= MAX_WEIGHT_GRAMS:
             raise TooMany(f"Weight must be a number of grams from 1 to {MAX_WEIGHT_GRAMS}.", field="weight_grams")
+        problem = package_weight_problem(weight_grams, parcel_weight_limit(fulfillment.order),
+                                         which=f"Box {box.sequence}")
+        if problem:
+            raise TooMany(problem, field="weight_grams")
         box.weight_grams = weight_grams
     box.save(update_fields=["box_type", "weight_grams"])
     return box
@@ -151,16 +158,23 @@ def _cm(mm: int) -> int:
 
 def promised_service(fulfillment: Fulfillment) -> str | None:
     """The carrier service already chosen for the fulfillment, else the one the customer was
-    promised ("ship:<service code>"), else None (orders books the cheapest)."""
+    promised ("ship:<service code>"), else None (orders books the cheapest). A promised code
+    that is no active service of the order's kind (the storefront sent one we do not have, or
+    ops switched it off since) is None too: the packer cannot change it, so it must not
+    keep the parcel from shipping."""
     if fulfillment.carrier_service_id is not None:
         return None  # orders uses it
     option = fulfillment.order.promise_option
-    return option.split(":", 1)[1] if option.startswith("ship:") else None
+    code = option.split(":", 1)[1] if option.startswith("ship:") else None
+    same_day = fulfillment.order.delivery_method == DeliveryMethod.SAME_DAY
+    return code if code and code in transport_selectors.service_codes(same_day=same_day) else None
 
 
 def pack_ship(fulfillment: Fulfillment, *, actor: str) -> Fulfillment:
     """Every unit is in a box: pack (one package per box, weight read or computed), then ship
-    (book the shipment and label) or make ready for pickup. Units shipped leave their bins."""
+    (book the shipment and label) or make ready for pickup. Units shipped leave their bins.
+    Packing goes through orders' `fulfillment_pack`, as the staff API's does: the same checks
+    (a package no carrier takes is refused, 400 on `packages[i].weight_grams`, box i+1)."""
     fulfillment = _locked_picked(fulfillment)
     wanted, packed = units_to_pack(fulfillment), units_packed(fulfillment)
     if wanted != packed:

@@ -20,13 +20,14 @@ EXPIRY_ACTOR = "system:pickup-expiry"
 
 
 def pickup_search(location: Location, query: str) -> list[Fulfillment]:
-    """Ready-for-pickup fulfillments here by pickup code, order number or customer name/email."""
+    """Ready-for-pickup fulfillments here by pickup code, order number, or the name or email the
+    order was placed with (`Order.contact_*`)."""
     query = (query or "").strip()
     if len(query) < 2:
         return []
-    qs = Fulfillment.objects.filter(location=location, status=FS.READY_FOR_PICKUP).select_related("order__customer")
+    qs = Fulfillment.objects.filter(location=location, status=FS.READY_FOR_PICKUP).select_related("order")
     return list(qs.filter(Q(pickup_code=query) | Q(order__number__iexact=query) | Q(number__iexact=query)
-                          | Q(order__customer__name__icontains=query) | Q(order__customer__email__iexact=query))
+                          | Q(order__contact_name__icontains=query) | Q(order__contact_email__iexact=query))
                 .order_by("pk")[:20])
 
 

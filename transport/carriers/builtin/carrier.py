@@ -2,7 +2,11 @@
 
 It exists so a self-hosted shop can run its own delivery fleet (or price a
 contracted courier from a spreadsheet) with the same `Carrier` interface as a
-real API integration. It holds no state: tracking-number serials come from the
+real API integration. It prices by distance; a destination without coordinates
+(storefronts rarely send them) is priced at the farthest zone of each service's
+rate card that carries the parcel, within the service's range, so it is never
+under-charged, and the quote and booking say so (`PricingBasis.FARTHEST_ZONE`,
+rules in `rating`). It holds no state: tracking-number serials come from the
 caller (a database sequence), and "cancel" only checks the number is ours --
 the Django layer records the cancellation.
 """
@@ -19,6 +23,7 @@ from transport.carriers.base import (
     Carrier,
     CarrierError,
     Parcel,
+    PricingBasis,
     RateNotAvailable,
     RateQuote,
     RateRequest,
@@ -28,7 +33,7 @@ from transport.carriers.base import (
 )
 from transport.carriers.builtin.config import BuiltinCarrierConfig, ServiceConfig
 from transport.carriers.builtin.label import LabelData, LabelParcel, render_label_pdf
-from transport.carriers.builtin.rating import distance_km, service_price
+from transport.carriers.builtin.rating import distance_km, known_distance_km, service_price
 from transport.carriers.builtin.schedule import dispatch_date, estimate_delivery, to_local
 from transport.carriers.builtin.tracking import TrackingNumberScheme
 from transport.carriers.builtin.webhook import parse_webhook
@@ -83,7 +88,7 @@ class BuiltinCarrier(Carrier):
         RateNotAvailable lists every service's reason.
         """
         services = self._services(req.service_codes)
-        km = distance_km(req.origin, req.destination)
+        km = known_distance_km(req.origin, req.destination)
         ship_at = self._ship_moment(req.ship_date, self._clock())
         quotes: list[RateQuote] = []
         reasons: list[str] = []
@@ -99,7 +104,7 @@ class BuiltinCarrier(Carrier):
     def create_shipment(self, req: ShipmentRequest) -> ShipmentResponse:
         """Price (must be available), number each parcel, render one label page per parcel."""
         service = self._service(req.service_code)
-        km = distance_km(req.origin, req.destination)
+        km = known_distance_km(req.origin, req.destination)
         now = self._clock()
         cost = service_price(service, req.parcels, km)
         numbers = self._tracking_numbers(len(req.parcels))
@@ -114,6 +119,8 @@ class BuiltinCarrier(Carrier):
             estimated_delivery=estimate_delivery(
                 self._ship_moment(req.ship_date, now), service, self.config.holidays
             ),
+            pricing_basis=_basis(km),
+            distance_km=km,
         )
 
     def cancel_shipment(self, tracking_number: str) -> None:
@@ -178,7 +185,7 @@ class BuiltinCarrier(Carrier):
     # ------------------------------------------------------------------ internals
 
     def _quote(
-        self, service: ServiceConfig, parcels: Sequence[Parcel], km: Decimal, ship_at: date
+        self, service: ServiceConfig, parcels: Sequence[Parcel], km: Decimal | None, ship_at: date
     ) -> RateQuote:
         return RateQuote(
             carrier=self.code,
@@ -188,6 +195,8 @@ class BuiltinCarrier(Carrier):
             currency=self.config.currency,
             transit_days=service.transit_days,
             estimated_delivery=estimate_delivery(ship_at, service, self.config.holidays),
+            pricing_basis=_basis(km),
+            distance_km=km,
         )
 
     def _service(self, code: str) -> ServiceConfig:
@@ -219,3 +228,7 @@ class BuiltinCarrier(Carrier):
                 "the serial source returned a duplicate serial", code="duplicate_tracking_number"
             )
         return numbers
+
+
+def _basis(km: Decimal | None) -> PricingBasis:
+    return PricingBasis.FARTHEST_ZONE if km is None else PricingBasis.DISTANCE
