@@ -3,6 +3,7 @@ with its idempotency record in one transaction."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -19,6 +20,8 @@ from omnichannel.models import IdempotencyRecord
 from orders import services as order_services
 from orders.models import Order
 from orders.services import ChannelContext, OrderInput
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -113,7 +116,21 @@ def order_capture(channel: SalesChannel, data: OrderInput, *, raw: Any, key: str
         inbound_mark(message.pk, InboundMessage.Status.REJECTED,
                      result={"code": exc.code, "detail": exc.detail, "field": exc.field})
         raise
+    except Exception as exc:  # a bug or an outage (a 500): the order rolled back whole; say so on the message
+        _mark_failed(message.pk, exc)
+        raise
     return result
+
+
+def _mark_failed(message_id: int, error: Exception) -> None:
+    """Mark a message whose capture failed unexpectedly, so ops find it (admin: status failed)
+    rather than a message left `received` as if still in progress. Best effort: if the
+    database itself is what failed, the original error is what matters."""
+    try:
+        inbound_mark(message_id, InboundMessage.Status.FAILED,
+                     result={"code": "server_error", "detail": f"{type(error).__name__}: {error}"[:500]})
+    except Exception:  # noqa: BLE001 - never hide the error that got us here
+        logger.exception("could not mark inbound message %s failed", message_id)
 
 
 PLACE_ATTEMPTS = 3

@@ -69,6 +69,7 @@ class InboundMessage(models.Model):
         PROCESSED = "processed"
         REJECTED = "rejected"
         DUPLICATE = "duplicate"
+        FAILED = "failed"  # an unexpected error (a 500): nothing was placed; the channel may retry
 
     channel = models.ForeignKey(SalesChannel, on_delete=models.PROTECT, related_name="inbound_messages")
     source = models.CharField(max_length=16, default="api")

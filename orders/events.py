@@ -24,6 +24,7 @@ FULFILLMENT_REJECTED = "fulfillment.rejected"
 FULFILLMENT_PICKING_STARTED = "fulfillment.picking_started"
 FULFILLMENT_PICKED = "fulfillment.picked"
 FULFILLMENT_PACKED = "fulfillment.packed"
+FULFILLMENT_REPACKED = "fulfillment.repacked"  # packed again: its packages replaced (timeline only)
 FULFILLMENT_READY_FOR_PICKUP = "fulfillment.ready_for_pickup"
 FULFILLMENT_PICKED_UP = "fulfillment.picked_up"
 SHIPMENT_SHIPPED = "shipment.shipped"

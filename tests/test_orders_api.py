@@ -519,4 +519,4 @@ def test_a_placement_that_keeps_deadlocking_fails_after_three_tries_with_nothing
     assert calls == [True, False, False]
     assert Order.objects.count() == 0
     assert sum(StockLevel.objects.values_list("reserved", flat=True)) == 0
-    assert InboundMessage.objects.get().status == InboundMessage.Status.RECEIVED  # kept, to be replayed
+    assert InboundMessage.objects.get().status == InboundMessage.Status.FAILED  # kept, to be replayed

@@ -171,6 +171,9 @@ class ShipmentOut(SharedFields, serializers.Serializer):
     service = serializers.CharField(source="service.code")
     status = serializers.CharField()
     cost = serializers.DecimalField(max_digits=10, decimal_places=2)
+    pricing_basis = serializers.CharField(
+        help_text="How the cost was priced: `distance` (the address's coordinates), or `farthest_zone` when the "
+                  "address had none (the rate card's farthest zone for each parcel: docs/adr/0006).")
     estimated_delivery = serializers.DateField()
     label_url = serializers.SerializerMethodField()
 

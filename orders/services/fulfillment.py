@@ -36,8 +36,7 @@ S = Fulfillment.Status
 
 REJECT_REASONS = {"not_in_stock", "damaged", "capacity", "other", "timeout"}
 
-# A packed fulfillment packed again (its packages replaced). Timeline only, not published.
-FULFILLMENT_REPACKED = "fulfillment.repacked"
+FULFILLMENT_REPACKED = events.FULFILLMENT_REPACKED  # packed again: its packages replaced (timeline only)
 
 
 @dataclass(frozen=True)
