@@ -10,10 +10,22 @@ Time rules, all in each location's own time zone:
   parcel ready before the service cutoff leaves that day, else the next business day;
   delivery = departure + transit business days (same-day: departure day);
 - the latest date is the earliest plus `slack_days` business days (the promise we keep).
+
+Price rules (what the carrier will charge, docs/adr/0006):
+- with the address's coordinates, a ship option costs the rate-card price at the distance
+  from its location (`price_basis` "distance");
+- without them (storefronts rarely send them) the distance is unknown: a ship option costs
+  the price of the farthest zone of the service's card that carries the cart's weight, the
+  most the carrier can charge and what it does charge (`price_basis` "farthest_zone"), the
+  same from every location, so the earliest location is shown. A service with a range
+  (`max_distance_km`: the same-day courier) is not offered then: the range cannot be
+  checked, and a promise the courier may not reach is not one to show. Pickups need the
+  shopper's position (the radius) and are not offered either.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -24,6 +36,9 @@ from omnichannel.geo import haversine_km
 
 PriceFn = Callable[[str, int, float], Decimal | None]
 """(service code, weight grams, km) -> price, or None when the service cannot carry it."""
+
+PRICE_BY_DISTANCE = "distance"
+PRICE_AT_FARTHEST_ZONE = "farthest_zone"  # the carrier's `Shipment.pricing_basis` for an unmeasured address
 
 
 @dataclass(frozen=True)
@@ -68,6 +83,7 @@ class PromiseOption:
     locations: tuple[str, ...]
     service: str | None = None
     distance_km: float | None = None
+    price_basis: str | None = None  # distance | farthest_zone (ship and same-day); None for pickup (no carriage)
 
 
 @dataclass(frozen=True)
@@ -81,6 +97,10 @@ class PromiseRequest:
     slack_days: int = 1
     carrier_holidays: frozenset[date] = field(default_factory=frozenset)
     currency: str = "EUR"
+
+    @property
+    def has_coordinates(self) -> bool:
+        return self.lat is not None and self.lng is not None
 
 
 def is_working_day(loc: PromiseLocation, day: date) -> bool:
@@ -149,20 +169,80 @@ def _km(loc: PromiseLocation, request: PromiseRequest) -> float | None:
     return haversine_km(loc.lat, loc.lng, request.lat, request.lng)
 
 
+# Probing a price function for its farthest zone starts at 2**20 m (about 1049 km) and
+# doubles (no two addresses are more than 20,038 km apart); a card still carrying the
+# weight at FARTHEST_PROBE_METRES is taken to reach anywhere.
+FIRST_PROBE_METRES = 2**20
+FARTHEST_PROBE_METRES = 2**40
+
+
+def farthest_zone_km(price: PriceFn, service_code: str, weight_grams: int,
+                     within_km: float | None = None) -> float | None:
+    """The farthest distance the service's card carries `weight_grams` (capped at `within_km`,
+    the service's range), to the metre; None when no zone carries the weight.
+
+    `price` answers for a distance only, and is not None exactly up to that farthest zone
+    (a cell covering a distance covers every shorter one), so the zone is found by bisection
+    on whole metres, the unit the carrier measures in: about 30 look-ups of a small card."""
+    def carries(metres: int) -> bool:
+        return price(service_code, weight_grams, metres / 1000) is not None
+
+    if not carries(0):
+        return None
+    if within_km is not None:
+        if price(service_code, weight_grams, within_km) is not None:
+            return within_km
+        high = math.ceil(within_km * 1000)  # not carried: the card ends within the range
+    else:
+        high = FIRST_PROBE_METRES
+        while carries(high):
+            if high >= FARTHEST_PROBE_METRES:
+                return high / 1000
+            high *= 2
+    low = 0
+    while high - low > 1:
+        middle = (low + high) // 2
+        if carries(middle):
+            low = middle
+        else:
+            high = middle
+    return low / 1000
+
+
+def farthest_zone_price(price: PriceFn, service: PromiseService, weight_grams: int) -> Decimal | None:
+    """What the built-in carrier charges to an address without coordinates
+    (transport.carriers.builtin.rating, ADR 0006): the price at the farthest zone of the
+    service's card that carries the weight, capped at its range. None: it cannot carry it."""
+    km = farthest_zone_km(price, service.code, weight_grams, service.max_distance_km)
+    return None if km is None else price(service.code, weight_grams, km)
+
+
+def _unmeasured_cost(request: PromiseRequest, service: PromiseService, price: PriceFn) -> Decimal | None:
+    """A ship option's cost from any location when the address has no coordinates, or None
+    when the service is not offered then (see the module's price rules)."""
+    if service.max_distance_km is not None:  # its range cannot be checked
+        return None
+    return farthest_zone_price(price, service, request.weight_grams)
+
+
 def ship_options(request: PromiseRequest, locations: Sequence[PromiseLocation],
                  services: Sequence[PromiseService], price: PriceFn) -> list[PromiseOption]:
-    """For each service, the best single location holding the cart (earliest, then cheapest)."""
+    """For each service, the best single location holding the cart (earliest, then cheapest).
+    Without coordinates every location costs the same (the farthest zone's price)."""
     options = []
     for service in services:
+        unmeasured = None if request.has_coordinates else _unmeasured_cost(request, service, price)
+        if not request.has_coordinates and unmeasured is None:
+            continue
         best: PromiseOption | None = None
         for loc in locations:
             ok_method = loc.can_same_day if service.is_same_day else loc.can_ship
+            if not ok_method or not holds_cart(loc, request.cart):
+                continue
             km = _km(loc, request)
-            if not ok_method or km is None or not holds_cart(loc, request.cart):
+            if km is not None and service.max_distance_km is not None and km > service.max_distance_km:
                 continue
-            if service.max_distance_km is not None and km > service.max_distance_km:
-                continue
-            cost = price(service.code, request.weight_grams, km)
+            cost = unmeasured if km is None else price(service.code, request.weight_grams, km)
             if cost is None:
                 continue
             try:
@@ -172,7 +252,8 @@ def ship_options(request: PromiseRequest, locations: Sequence[PromiseLocation],
             option = PromiseOption(kind="same_day" if service.is_same_day else "ship", id=f"ship:{service.code}",
                                    label=service.name, earliest=earliest, latest=latest, cost=cost,
                                    currency=request.currency, locations=(loc.code,), service=service.code,
-                                   distance_km=round(km, 2))
+                                   distance_km=None if km is None else round(km, 2),
+                                   price_basis=PRICE_AT_FARTHEST_ZONE if km is None else PRICE_BY_DISTANCE)
             if best is None or (option.earliest, option.cost) < (best.earliest, best.cost):
                 best = option
         if best is not None:

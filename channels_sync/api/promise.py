@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from channels_sync.models import SalesChannel
 from inventory.errors import UnknownSku
 from omnichannel.permissions import IsChannelOrStaff, Principal, principal_of
-from orders.services.promise_service import promise_options
+from orders.services.promise_service import PRICE_BASES, promise_options
 
 
 class CartLineIn(serializers.Serializer):
@@ -23,8 +23,11 @@ class CartLineIn(serializers.Serializer):
 
 class PromiseIn(serializers.Serializer):
     cart = CartLineIn(many=True, allow_empty=False, max_length=100)
-    latitude = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True, default=None,
-                                      help_text="Delivery address, or where the shopper is for pickup options.")
+    latitude = serializers.FloatField(
+        min_value=-90, max_value=90, required=False, allow_null=True, default=None,
+        help_text="Delivery address, or where the shopper is for pickup options. Without coordinates, ship "
+                  "options are priced at the farthest zone (`price_basis`), and neither range-limited (same-day) "
+                  "services nor pickups are offered: they need the distance.")
     longitude = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True, default=None)
     pickup_radius_km = serializers.FloatField(min_value=0.1, max_value=200, required=False, default=15.0)
 
@@ -44,16 +47,27 @@ class PromiseOptionOut(serializers.Serializer):
     cost = serializers.DecimalField(max_digits=10, decimal_places=2)
     currency = serializers.CharField()
     locations = serializers.ListField(child=serializers.CharField())
-    distance_km = serializers.FloatField(allow_null=True)
+    distance_km = serializers.FloatField(allow_null=True, help_text="From the location; null without coordinates.")
+    price_basis = serializers.ChoiceField(
+        choices=list(PRICE_BASES), allow_null=True,
+        help_text="What `cost` was worked out from: the distance, or, for an address without coordinates, the "
+                  "farthest zone of the service's rate card (the most the carrier charges, and what it charges "
+                  "then). Null for pickup.")
+
+
+class PromiseOut(serializers.Serializer):
+    options = PromiseOptionOut(many=True, help_text="Cheapest ship option first, then same-day, then pickups, "
+                                                    "nearest first.")
 
 
 class PromiseApi(APIView):
     """Ship (each carrier service), same-day and pickup options with dates and cost.
-    A channel's token only sees the locations that feed the channel."""
+    A channel's token only sees the locations that feed the channel. An address without
+    coordinates still gets ship options, priced as the carrier prices it (`price_basis`)."""
 
     permission_classes = [IsChannelOrStaff]
 
-    @extend_schema(request=PromiseIn, responses={200: PromiseOptionOut(many=True)})
+    @extend_schema(request=PromiseIn, responses={200: PromiseOut})
     def post(self, request):
         data = PromiseIn(data=request.data)
         data.is_valid(raise_exception=True)

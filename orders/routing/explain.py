@@ -53,11 +53,17 @@ def _units_text(p: Problem, row: np.ndarray) -> str:
     return "ships " + ", ".join(parts)
 
 
-def _loser_text(strategy: str, delta: float, rule_detail: str | None) -> tuple[str, str]:
+# Said of the chosen locations when the address has no coordinates: why distance did not decide.
+UNKNOWN_DISTANCE = "distance unknown (the address has no coordinates): no distance cost, distance did not decide"
+
+
+def _loser_text(strategy: str, delta: float, rule_detail: str | None, distance_known: bool) -> tuple[str, str]:
     if strategy == "optimal":
         return "costlier", f"using it costs {delta:.2f} more (added to the plan or swapped in)"
     if strategy == "rules":
         return "not_selected", rule_detail or "not in any plan the rules compared"
+    if not distance_known:
+        return "not_selected", "distance unknown: locations earlier in the list were used first"
     return "not_selected", "nearer locations were used first"
 
 
@@ -85,12 +91,13 @@ def explain(
     details = rule_details(p, pool, rules) if strategy == "rules" else {}
     chosen, losers = [], []
     for i, loc in enumerate(p.locations):
-        km = round(float(p.km[i]), 3)
+        km = round(float(p.km[i]), 3) if p.distance_known else None
         if x[i].any():
-            chosen.append(CandidateReport(loc.code, "chosen", _units_text(p, x[i]), km=km))
+            text = _units_text(p, x[i]) if p.distance_known else f"{_units_text(p, x[i])}; {UNKNOWN_DISTANCE}"
+            chosen.append(CandidateReport(loc.code, "chosen", text, km=km))
             continue
         delta = float(deltas[i]) if np.isfinite(deltas[i]) else None
-        reason, text = _loser_text(strategy, delta or 0.0, details.get(i))
+        reason, text = _loser_text(strategy, delta or 0.0, details.get(i), p.distance_known)
         if delta is None:
             text = "cannot be added: the plan already uses the maximum number of shipments"
         losers.append(CandidateReport(loc.code, reason, text, km=km, cost_delta=None if delta is None else round(delta, 4)))

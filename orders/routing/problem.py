@@ -13,6 +13,10 @@ may not); the survivors become arrays every strategy shares:
 
 With these, the cost of a set of locations is exact and cheap: every line is filled
 greedily from the cheapest units of the set, the rest is unfilled.
+
+An address without coordinates (storefronts rarely send them) has no distance: it is 0 in
+the arrays, so no distance term, every location ships at the same price and handling,
+stock, splits and capacity decide; the reports say the distance is unknown (km None).
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ class Problem:
     max_locations: int
     rejected: list[CandidateReport] = field(default_factory=list)
     all_km: dict[str, float | None] = field(default_factory=dict)
+    distance_known: bool = True  # False: the address has no coordinates (km is 0 in the arrays)
 
     @property
     def n(self) -> int:
@@ -169,18 +174,19 @@ def build_problem(
     rejected: list[CandidateReport] = []
     all_km: dict[str, float | None] = {}
     for loc in locations:
-        km = haversine_km(loc.lat, loc.lng, dest[0], dest[1]) if dest else 0.0
+        km = haversine_km(loc.lat, loc.lng, dest[0], dest[1]) if dest else None
         all_km[loc.code] = km
         held = [loc.stock.get(s, 0) for s in skus]
         why = screen(order, loc, held, options, hard)
         if why:
-            rejected.append(CandidateReport(loc.code, why[0], why[1], km=round(km, 3)))
+            rejected.append(CandidateReport(loc.code, why[0], why[1], km=None if km is None else round(km, 3)))
         else:
             kept.append(loc)
             rows.append(held)
     on_hand = np.maximum(np.array(rows, dtype=np.int64).reshape(len(kept), len(skus)), 0)
     problem = _arrays(order, cost_model, options, skus, q, w, kept, on_hand, all_km)
     problem.rejected = rejected
+    problem.distance_known = dest is not None
     return problem
 
 
@@ -212,7 +218,7 @@ def _costs(cm: CostModel, kept: Sequence[CandidateLocation], km: np.ndarray, q: 
 
 def _arrays(order, cost_model, options, skus, q, w, kept, on_hand, all_km) -> Problem:
     n = len(kept)
-    km = np.array([all_km[loc.code] for loc in kept], dtype=float)
+    km = np.array([all_km[loc.code] or 0.0 for loc in kept], dtype=float)  # unknown: no distance term
     late = np.array([is_late(order, loc, options) for loc in kept], dtype=bool)
     opening, per_unit = _costs(cost_model, kept, km, q, w)
     fixed = opening + np.array([loc.handling_per_order for loc in kept]) + cost_model.split_penalty

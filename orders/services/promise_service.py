@@ -1,6 +1,11 @@
 """Delivery promise for a cart: the network's state mapped onto the pure promise maths
 (orders/promise.py), and the same maths used to tell the router when each location
-would deliver, so an order placed with a promise is routed to keep it."""
+would deliver, so an order placed with a promise is routed to keep it.
+
+An address without coordinates (or with only one of them) is promised as the built-in
+carrier will price it (docs/adr/0006): ship options at the farthest zone's price, dated
+from each service's cutoff and transit days; range-limited services and pickups, which
+need the distance, are not offered."""
 
 from __future__ import annotations
 
@@ -14,11 +19,20 @@ from inventory import selectors as inventory_selectors
 from inventory.errors import UnknownSku
 from inventory.models import Location
 from omnichannel.errors import ValidationFailed
-from orders.promise import PromiseLocation, PromiseOption, PromiseRequest, PromiseService, promise
+from orders.promise import (
+    PRICE_AT_FARTHEST_ZONE,
+    PRICE_BY_DISTANCE,
+    PromiseLocation,
+    PromiseOption,
+    PromiseRequest,
+    PromiseService,
+    promise,
+)
 from orders.services.capacity import orders_today
 from transport import selectors as transport_selectors
 
 MAX_CART_LINES = 100
+PRICE_BASES = (PRICE_BY_DISTANCE, PRICE_AT_FARTHEST_ZONE)  # an option's `price_basis` (None for pickup)
 
 
 def _weekdays(location: Location) -> frozenset[int]:
@@ -49,7 +63,8 @@ def network_for(sku_ids: dict[int, str], locations: list[Location]) -> list[Prom
 
 def promise_options(*, cart: dict[str, int], lat: float | None, lng: float | None, now: datetime | None = None,
                     pickup_radius_km: float = 15.0, location_codes: list[str] | None = None) -> list[PromiseOption]:
-    """The options a checkout shows for `cart` (SKU code or barcode -> qty) to (lat, lng)."""
+    """The options a checkout shows for `cart` (SKU code or barcode -> qty) to (lat, lng);
+    without both coordinates, as the module says."""
     if not cart:
         raise ValidationFailed("The cart is empty.", field="cart")
     if len(cart) > MAX_CART_LINES:
