@@ -213,16 +213,17 @@ def test_units_of_a_bin_switched_off_since_go_where_putaway_would_put_them(floor
 
 def test_a_packing_bin_emptied_in_the_books_meanwhile_still_adds_up(floor):
     order, fulfillment = picked(floor)
-    # an adjustment made outside the floor took its tee from the packing bin first (bins_units_left)
+    # an adjustment made outside the floor takes its tee off the shelf, not out of the tote
+    # (binstock.bins_units_gone_from_shelves; the packing bin only when the shelves cannot cover it)
     with transaction.atomic():
         stock_adjust(stock_level=level(floor.shirt, floor.wh), delta=-1, reason="lost", actor="ops:ops",
                      note="count")
-    assert in_bin(outbound(floor.wh), floor.shirt) == 0
+    assert in_bin(outbound(floor.wh), floor.shirt) == 1
 
     cancel(order)
 
-    # the tee in the tote still goes back on its shelf; the books had moved it already
-    assert put_backs(fulfillment) == [("CAP-RED", "A-02-1", 1, 1, True), ("TEE-WHT-M", "A-01-1", 1, 0, True)]
+    # the tee in the tote goes back on its shelf, booked in full
+    assert put_backs(fulfillment) == [("CAP-RED", "A-02-1", 1, 1, True), ("TEE-WHT-M", "A-01-1", 1, 1, True)]
     assert in_bin(floor.bins["A-01-1"], floor.shirt) == 9 and level(floor.shirt, floor.wh).on_hand == 9
     assert bin_violations() == []
 

@@ -35,7 +35,13 @@ from transport import selectors as transport_selectors
 from warehouse import engine
 from warehouse.errors import NoBins, NothingToPick, NotReady, TooMany, WrongBin, WrongItem
 from warehouse.models import LEFT_THE_WALK, Bin, BinStock, PickList, PickTask, Tote, Wave
-from warehouse.services.binstock import bin_move, bin_take, bins_units_left, floor_books_bins, special_bin
+from warehouse.services.binstock import (
+    bin_move,
+    bin_take,
+    bins_units_gone_from_shelves,
+    floor_books_bins,
+    special_bin,
+)
 from warehouse.services.numbers import new_number
 from warehouse.services.putback import pick_lists_close_if_done, pick_work_withdraw
 from warehouse.services.scan import sku_by_scan
@@ -254,8 +260,8 @@ def _correct(task: PickTask, missing: int, reason: str, actor: str) -> None:
     note = f"short pick in bin {task.bin.code} ({task.pick_list.number})"
     if reason == "not_found":
         inventory_services.stock_adjust(stock_level=level, delta=-missing, reason="lost", actor=actor, note=note)
-        if not bin_take(task.bin_id, task.sku_id, missing):
-            bins_units_left(task.bin.location_id, task.sku_id, missing)
+        if not bin_take(task.bin_id, task.sku_id, missing):  # the books held fewer there: off the other shelves
+            bins_units_gone_from_shelves(task.bin.location_id, task.sku_id, missing)
         return
     inventory_services.stock_move_state(level, "available", "damaged", missing, SHORT_REASONS[reason], actor=actor,
                                         note=note)
