@@ -204,6 +204,7 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "orders.models.Order.Status",
         "FulfillmentStatusEnum": "orders.models.Fulfillment.Status",
         "DeliveryMethodEnum": "orders.models.DeliveryMethod",
+        "ShipmentStatusEnum": "transport.models.Shipment.Status",
         "DeliveryOptionKindEnum": ["ship", "same_day", "pickup"],
         "StockStateEnum": ["available", "quality_control", "damaged"],
     },

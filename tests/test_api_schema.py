@@ -86,3 +86,25 @@ def test_every_operation_documents_its_errors_in_the_error_shape(tmp_path):
         for response in errors.values():
             assert response["description"]
             assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
+def test_an_orders_customer_address_and_fulfillment_lines_have_typed_shapes(tmp_path):
+    """Storefronts generate client types from the schema: the parts built by hand are typed."""
+    components = _schema(tmp_path)["components"]["schemas"]
+    order = components["OrderOut"]["properties"]
+    assert order["customer"]["allOf"] == [{"$ref": "#/components/schemas/ContactOut"}]
+    assert set(components["ContactOut"]["properties"]) == {"email", "phone", "name"}
+    address = order["address"]
+    assert address["allOf"] == [{"$ref": "#/components/schemas/AddressOut"}] and address["nullable"] is True
+    assert {"line1", "postal_code", "country", "latitude", "longitude"} <= set(components["AddressOut"]["properties"])
+    lines = components["FulfillmentOut"]["properties"]["lines"]
+    assert lines["type"] == "array" and lines["items"]["$ref"].endswith("/FulfillmentLineOut")
+
+
+def test_shipment_and_tracking_statuses_are_enums(tmp_path):
+    components = _schema(tmp_path)["components"]["schemas"]
+    for name, field in (("ShipmentOut", "status"), ("TrackingEventOut", "status"),
+                        ("TrackingEventOut", "shipment_status")):
+        prop = components[name]["properties"][field]
+        ref = prop.get("$ref") or prop["allOf"][0]["$ref"]
+        assert "delivered" in components[ref.rsplit("/", 1)[1]]["enum"], (name, field)

@@ -8,7 +8,10 @@ from decimal import Decimal
 
 from django.db.models import Max
 
-from transport.models import CarrierService, RateCardEntry
+from transport.models import CarrierService, RateCardEntry, Shipment
+
+# A shipment's statuses, (value, label), for other apps' API schemas.
+SHIPMENT_STATUSES: list[tuple[str, str]] = list(Shipment.Status.choices)
 
 
 def active_services() -> list[CarrierService]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.urls import reverse
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from omnichannel.api import DateTimeField, SharedFields
@@ -15,6 +16,7 @@ from orders.models import DeliveryMethod, Fulfillment, Order, OrderEvent, OrderL
 from orders.services import AddressInput, LineInput, OrderInput
 from orders.services.inputs import COUNTRIES, CURRENCIES
 from orders.services.placement import MAX_LINES
+from transport.selectors import SHIPMENT_STATUSES
 
 
 class PriceField(serializers.DecimalField):
@@ -169,7 +171,7 @@ class ShipmentOut(SharedFields, serializers.Serializer):
     tracking_number = serializers.CharField()
     carrier = serializers.CharField(source="service.carrier.name")
     service = serializers.CharField(source="service.code")
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=SHIPMENT_STATUSES)
     cost = serializers.DecimalField(max_digits=10, decimal_places=2)
     pricing_basis = serializers.CharField(
         help_text="How the cost was priced: `distance` (the address's coordinates), or `farthest_zone` when the "
@@ -179,6 +181,31 @@ class ShipmentOut(SharedFields, serializers.Serializer):
 
     def get_label_url(self, shipment) -> str:
         return reverse("shipment-label", kwargs={"tracking_number": shipment.tracking_number})
+
+
+# Shapes of the hand-built parts of the answers, for the OpenAPI schema only (clients generate
+# types from it); the answers themselves are built by the methods below and by order_out_fresh.
+class FulfillmentLineOut(serializers.Serializer):
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField()
+    line_number = serializers.IntegerField(help_text="The order line these units belong to.")
+
+
+class ContactOut(serializers.Serializer):
+    email = serializers.EmailField(allow_null=True)
+    phone = serializers.CharField(allow_null=True, help_text="E.164, e.g. +31612345678.")
+    name = serializers.CharField(allow_blank=True)
+
+
+class AddressOut(serializers.Serializer):
+    name = serializers.CharField(allow_blank=True)
+    line1 = serializers.CharField()
+    line2 = serializers.CharField(allow_blank=True)
+    city = serializers.CharField(allow_blank=True)
+    postal_code = serializers.CharField(allow_blank=True)
+    country = serializers.CharField(allow_blank=True, help_text="ISO 3166-1 alpha-2.")
+    latitude = serializers.FloatField(allow_null=True)
+    longitude = serializers.FloatField(allow_null=True)
 
 
 class FulfillmentOut(SharedFields, serializers.ModelSerializer):
@@ -192,6 +219,7 @@ class FulfillmentOut(SharedFields, serializers.ModelSerializer):
         fields = ["id", "number", "status", "location", "location_name", "lines", "shipment", "rejection_reason",
                   "created_at", "updated_at"]
 
+    @extend_schema_field(FulfillmentLineOut(many=True))
     def get_lines(self, fulfillment) -> list[dict]:
         return [{"sku": a.order_line.sku.code, "quantity": a.quantity, "line_number": a.order_line.line_number}
                 for a in fulfillment.allocations.all() if a.is_active]
@@ -262,9 +290,11 @@ class OrderOut(SharedFields, serializers.ModelSerializer):
             data["at_risk_reason"] = AT_RISK_FOR_A_LOCATION
         return data
 
+    @extend_schema_field(ContactOut)
     def get_customer(self, order) -> dict:
         return contact_out(order)
 
+    @extend_schema_field(AddressOut(allow_null=True, help_text="Where it ships; null for a pickup order."))
     def get_address(self, order) -> dict | None:
         if order.delivery_method == DeliveryMethod.PICKUP:
             return None

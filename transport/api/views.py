@@ -34,8 +34,8 @@ class TrackingEventIn(serializers.Serializer):
 
 class TrackingEventOut(serializers.Serializer):
     tracking_number = serializers.CharField(source="shipment.tracking_number")
-    shipment_status = serializers.CharField(source="shipment.status")
-    status = serializers.CharField()
+    shipment_status = serializers.ChoiceField(source="shipment.status", choices=Shipment.Status.choices)
+    status = serializers.ChoiceField(choices=Shipment.Status.choices)
     occurred_at = serializers.DateTimeField()
     location = serializers.CharField()
     description = serializers.CharField()
