@@ -18,7 +18,7 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from omnichannel.errors import DomainError
+from omnichannel.errors import DomainError, ValidationFailed
 from omnichannel.jsonsafe import storable
 
 
@@ -103,9 +103,32 @@ def _error_response(exc: Exception, context: dict[str, Any]) -> Response | None:
 
 class Pagination(LimitOffsetPagination):
     """`?limit=&offset=` with a ceiling: a page is at most 500 rows (an unbounded `limit`
-    reached the database as LIMIT 10^400, a 500)."""
+    reached the database as LIMIT 10^400, a 500). A value that is not a whole number in
+    range is a 400 naming the parameter; DRF's own pagination quietly used its default
+    instead (`?limit=-1` or `?offset=abc` gave the first page as if asked for). A limit above
+    the ceiling gives the ceiling's rows, as documented."""
 
     max_limit = 500
+
+    def get_limit(self, request):
+        raw = request.query_params.get(self.limit_query_param)
+        if raw:  # given and not empty (empty: the default, as if not given)
+            _whole(raw, self.limit_query_param, low=1, high=None)  # above max_limit: max_limit rows
+        return super().get_limit(request)
+
+    def get_offset(self, request):
+        raw = request.query_params.get(self.offset_query_param)
+        if raw:
+            _whole(raw, self.offset_query_param, low=0, high=None)
+        return super().get_offset(request)
+
+
+def _whole(raw: str, name: str, *, low: int, high: int | None) -> None:
+    """A paging parameter must be a whole number from `low` (to `high`, when given)."""
+    text = raw.strip()
+    bound = f"from {low} to {high}" if high is not None else f"from {low}"
+    if not (text.isascii() and text.isdigit()) or int(text) < low or (high is not None and int(text) > high):
+        raise ValidationFailed(f"{name} must be a whole number {bound}, not {raw[:20]!r}.", field=name)
 
 
 # Mixin for serializers that use no context (no request-built URLs, no per-request

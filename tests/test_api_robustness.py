@@ -342,3 +342,25 @@ def test_cancelling_a_cancelled_order_reads_an_order(network, channel_client):
 def test_the_article_goes_by_the_sound(entity, expected):
     assert with_article(entity) == expected
     assert str(InvalidTransition(entity, "shipped", "pack")) == f"Cannot pack {expected} that is shipped."
+
+
+# --- paging parameters ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("query, field", [
+    ("limit=-1", "limit"), ("limit=0", "limit"), ("limit=abc", "limit"), ("limit=1.5", "limit"),
+    ("offset=-3", "offset"), ("offset=abc", "offset"), ("offset=null", "offset"), ("limit=１０", "limit"),
+])
+def test_a_paging_parameter_that_is_not_a_whole_number_is_a_400(network, channel_client, query, field):
+    response = channel_client.get(f"/api/v1/orders/?{query}")
+    assert response.status_code == 400, response.content[:300]
+    assert response.json()["field"] == field
+
+
+def test_paging_in_range_pages_and_a_limit_above_the_ceiling_gives_the_ceiling(network, channel_client):
+    for _ in range(3):
+        channel_client.post("/api/v1/orders/", ship_order(("TEE-WHT-M", 1)), format="json")
+    page = channel_client.get("/api/v1/orders/?limit=2&offset=1").json()
+    assert (page["count"], len(page["results"])) == (3, 2)
+    assert channel_client.get("/api/v1/orders/?limit=100000").status_code == 200
+    assert len(channel_client.get("/api/v1/orders/?limit=&offset=").json()["results"]) == 3  # empty: the defaults
