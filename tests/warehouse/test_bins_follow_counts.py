@@ -383,3 +383,39 @@ def test_a_short_pick_whose_bin_the_books_emptied_takes_another_shelf_not_a_tote
                                                "quarantine": 0}
     assert level(floor.shirt, floor.wh).on_hand == 9
     books_agree()
+
+
+# --- units that change state without leaving ----------------------------------------------------------
+
+
+def move_state(floor, from_state: str, to_state: str, quantity: int) -> None:
+    with transaction.atomic():
+        stock_move_state(level(floor.shirt, floor.wh), from_state, to_state, quantity, "damaged_in_store",
+                         actor="ops:ops")
+
+
+def test_units_marked_damaged_go_to_quarantine_so_no_pick_is_sent_for_them(floor):
+    # when ops mark 2 of Damrak's 10 tees damaged
+    move_state(floor, "available", "damaged", 2)
+
+    # then the books move them off the shelf into quarantine
+    assert tees(floor, "A-01-1") == {"A-01-1": 8, "outbound": 0, "receiving": 0, "quarantine": 2}
+    books_agree()
+    # and an order for 8 tees is picked from the shelf in full, nobody is sent for a damaged one
+    order = place(floor, (floor.shirt, 8))
+    pick_all(fulfillment_at(order, floor.wh))
+    assert tees(floor, "A-01-1") == {"A-01-1": 0, "outbound": 8, "receiving": 0, "quarantine": 2}
+    assert not PickTask.objects.filter(short__gt=0).exists()
+    books_agree()
+
+
+def test_units_held_for_a_check_and_released_follow_the_worker(floor):
+    move_state(floor, "available", "quality_control", 3)  # held for a check: to the receiving dock
+    assert tees(floor, "A-01-1") == {"A-01-1": 7, "outbound": 0, "receiving": 3, "quarantine": 0}
+    move_state(floor, "quality_control", "damaged", 1)  # the check finds one damaged
+    assert tees(floor, "A-01-1") == {"A-01-1": 7, "outbound": 0, "receiving": 2, "quarantine": 1}
+    move_state(floor, "damaged", "available", 1)  # repaired after all: waits for putaway
+    assert tees(floor, "A-01-1") == {"A-01-1": 7, "outbound": 0, "receiving": 3, "quarantine": 0}
+    move_state(floor, "quality_control", "available", 2)  # released: stays on the dock for putaway
+    assert tees(floor, "A-01-1") == {"A-01-1": 7, "outbound": 0, "receiving": 3, "quarantine": 0}
+    books_agree()

@@ -193,7 +193,8 @@ def bins_follow_movements(movements: Iterable[StockMovement]) -> int:
         if m.delta:
             deltas = changes.setdefault((m.stock_level_id, m.reason), {})
             deltas[m.state] = deltas.get(m.state, 0) + m.delta
-    changes = {key: deltas for key, deltas in changes.items() if deltas.get(State.ON_HAND)}
+    changes = {key: deltas for key, deltas in changes.items()
+               if deltas.get(State.ON_HAND) or deltas.get(State.DAMAGED) or deltas.get(State.QUALITY_CONTROL)}
     if not changes:
         return 0
     levels = {pk: (loc, sku) for pk, loc, sku in StockLevel.objects.filter(
@@ -201,9 +202,53 @@ def bins_follow_movements(movements: Iterable[StockMovement]) -> int:
     followed = 0
     for (level_id, reason), deltas in changes.items():
         location_id, sku_id = levels[level_id]
-        if location_has_bins(location_id):
+        if not location_has_bins(location_id):
+            continue
+        if deltas.get(State.ON_HAND):
             followed += _follow(location_id, sku_id, reason, deltas)
+        else:
+            followed += _follow_states(location_id, sku_id, deltas)
     return followed
+
+
+def _follow_states(location_id: int, sku_id: int, deltas: dict[str, int]) -> int:
+    """Units that changed state without leaving (ops marked them damaged or held them for a
+    quality check, or released them): they move as a worker moves them. Into damaged: to the
+    quarantine bin, from the receiving bin when they were held for a check, else off the
+    shelves (`bins_units_gone_from_shelves`: never a tote's unit while the shelves hold some).
+    Into quality control: off the shelves to the receiving bin. Out of damaged into quality
+    control: quarantine to receiving. Released as sellable: they wait in receiving for putaway
+    (from quarantine; units already in receiving stay there). Without those special bins the
+    units stay where they are. Returns the units moved."""
+    damaged, checked = deltas.get(State.DAMAGED, 0), deltas.get(State.QUALITY_CONTROL, 0)
+    quarantine, receiving = special_bin(location_id, K.QUARANTINE), special_bin(location_id, K.RECEIVING)
+    moved = 0
+    if damaged > 0:
+        from_check = min(damaged, max(0, -checked))
+        if from_check and quarantine is not None and receiving is not None:
+            moved += _between(receiving, quarantine, sku_id, from_check)
+        rest = damaged - from_check
+        if rest and quarantine is not None:
+            taken = bins_units_gone_from_shelves(location_id, sku_id, rest)
+            bin_add(quarantine.pk, sku_id, taken)
+            moved += taken
+    elif damaged < 0 and quarantine is not None and receiving is not None:
+        moved += _between(quarantine, receiving, sku_id, -damaged)  # to a check, or to putaway
+    if checked > 0 and damaged >= 0 and receiving is not None:
+        taken = bins_units_gone_from_shelves(location_id, sku_id, checked)
+        bin_add(receiving.pk, sku_id, taken)
+        moved += taken
+    return moved
+
+
+def _between(source: Bin, target: Bin, sku_id: int, quantity: int) -> int:
+    """Move up to `quantity` units the source bin holds to the target; returns how many."""
+    held = BinStock.objects.filter(bin=source, sku_id=sku_id).values_list("quantity", flat=True).first() or 0
+    units = min(quantity, held)
+    if units and bin_take(source.pk, sku_id, units):  # never fails the stock change: the books follow
+        bin_add(target.pk, sku_id, units)
+        return units
+    return 0
 
 
 def _follow(location_id: int, sku_id: int, reason: str, deltas: dict[str, int]) -> int:
