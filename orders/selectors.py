@@ -64,7 +64,9 @@ def order_detail_queryset(principal: Principal, *, history: bool = False) -> Que
     the order's own entries, those that may say where else the order went redacted
     (`floor_timeline`); never another location's part, shipment or steps. Their orders are
     marked `seen_from_location` (so `at_risk_reason`, which names the locations that cannot
-    keep the promise, is shown without them)."""
+    keep the promise, is shown without them). A channel's timeline entries are marked
+    `seen_by_channel`: staff are named by their role only, and staff's own notes on a
+    rejection are not shown (`orders.api.serializers.EventOut`)."""
     fulfillments = Fulfillment.objects.select_related("location", "shipment__service__carrier").prefetch_related(
         "allocations__order_line__sku", "packages")
     events = OrderEvent.objects.all()
@@ -74,6 +76,8 @@ def order_detail_queryset(principal: Principal, *, history: bool = False) -> Que
         fulfillments = fulfillments.filter(location_id=location_id)
         events = floor_timeline(location_id)
         orders = orders.annotate(seen_from_location=Value(True, output_field=BooleanField()))
+    elif principal.is_channel:
+        events = events.annotate(seen_by_channel=Value(True, output_field=BooleanField()))
     return orders.prefetch_related(
         "lines__sku", Prefetch("events", queryset=events), Prefetch("fulfillments", queryset=fulfillments))
 

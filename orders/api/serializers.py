@@ -12,6 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from omnichannel.api import DateTimeField, SharedFields
+from orders import events as order_events
 from orders.models import DeliveryMethod, Fulfillment, Order, OrderEvent, OrderLine
 from orders.services import AddressInput, LineInput, OrderInput
 from orders.services.inputs import COUNTRIES, CURRENCIES
@@ -237,7 +238,8 @@ class EventOut(SharedFields, serializers.ModelSerializer):
     """A timeline entry. Read for a location's staff (`orders.selectors.floor_timeline`), an
     entry marked `redacted` (an order-level entry that may say where else the order went)
     shows what happened and when, without its message and actor, and one marked
-    `actor_elsewhere` (done by another location's staff) without its actor."""
+    `actor_elsewhere` (done by another location's staff) without its actor. Read for a channel
+    (`seen_by_channel`), staff are named by role only and a rejection's staff note is left out."""
 
     at = serializers.DateTimeField(source="created_at")
 
@@ -251,7 +253,23 @@ class EventOut(SharedFields, serializers.ModelSerializer):
             data["message"] = data["actor"] = ""
         elif getattr(instance, "actor_elsewhere", False):
             data["actor"] = ""
+        elif getattr(instance, "seen_by_channel", False):
+            data["actor"] = for_channel_actor(data["actor"])
+            if data["type"] in NOTES_KEPT_FROM_CHANNELS:
+                data["message"] = ""
         return data
+
+
+# A sales channel (a storefront, a marketplace) sees its orders' timelines with the retailer's
+# staff named by role only ("picker", not "picker:jan"), and without the notes staff type on a
+# rejection (internal); channel, router and system actors as they are.
+STAFF_ROLES = ("ops", "picker", "driver", "user")
+NOTES_KEPT_FROM_CHANNELS = (order_events.FULFILLMENT_REJECTED,)
+
+
+def for_channel_actor(actor: str) -> str:
+    role, _, who = actor.partition(":")
+    return role if who and role in STAFF_ROLES else actor
 
 
 # An order's `at_risk_reason` as a location's staff see it: the reason itself can name the
