@@ -6,11 +6,11 @@ too) and "HH:MM:SS", from 00:00 to 23:59:59. Anything else is refused rather tha
 Django's own parser (`parse_time`, behind DRF's and a form's TimeField) reads "15.30" as
 15:00:00.3 (fractional seconds), takes "1530" for 15:30 and "15" for 15:00, and the form
 field takes "15:00:00.3" too, so a cutoff typed the way staff type it landed hours early.
+The parser itself is `omnichannel.timeofday_text` (no Django: the carrier's configuration uses it).
 """
 
 from __future__ import annotations
 
-import re
 from datetime import time
 from typing import Any
 
@@ -18,25 +18,10 @@ from django import forms
 from django.db import models
 from rest_framework import serializers
 
-_TIME_OF_DAY = re.compile(r"(?P<hour>[0-9]{1,2})(?::(?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2}))?|\.(?P<dot>[0-9]{2}))")
-FORMATS = "HH:MM, HH.MM or HH:MM:SS"
+from omnichannel.timeofday_text import FORMATS, TimeOfDayInvalid, parse_time_of_day
 
-
-class TimeOfDayInvalid(ValueError):
-    pass
-
-
-def parse_time_of_day(text: str) -> time:
-    """The time of day `text` names (surrounding blanks ignored); TimeOfDayInvalid otherwise."""
-    value = text.strip()
-    match = _TIME_OF_DAY.fullmatch(value)
-    if match is not None:
-        hour, second = int(match["hour"]), int(match["second"] or 0)
-        minute = int(match["minute"] if match["minute"] is not None else match["dot"])
-        if hour <= 23 and minute <= 59 and second <= 59:
-            return time(hour, minute, second)
-    shown = value if len(value) <= 20 else value[:20] + "…"
-    raise TimeOfDayInvalid(f"{shown!r} is not a time of day (00:00 to 23:59): type {FORMATS}, e.g. 15:30 or 15.30.")
+__all__ = ["FORMATS", "ADMIN_TIME_OF_DAY", "TimeOfDayFormField", "TimeOfDayInvalid", "TimeOfDaySerializerField",
+           "parse_time_of_day"]
 
 
 class TimeOfDayFormField(forms.TimeField):

@@ -91,8 +91,8 @@ def test_a_nine_oclock_cutoff_typed_without_the_leading_zero_works_at_nine() -> 
 
 @pytest.mark.parametrize("typed", [typed for typed, _ in ACCEPTED] + [typed for typed, _ in REFUSED])
 def test_the_carrier_config_and_the_admin_read_a_cutoff_alike(typed: str) -> None:
-    """The admin's field (omnichannel.timeofday) and this Django-free adapter each have
-    their parser; a cutoff means the same in both, or is refused by both."""
+    """The admin's field and the carrier's plain configuration read a cutoff with one parser
+    (omnichannel.timeofday_text): it means the same in both, or is refused by both."""
     try:
         admin: time | None = parse_time_of_day(typed)
     except TimeOfDayInvalid:

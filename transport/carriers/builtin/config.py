@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from omnichannel.timeofday_text import TimeOfDayInvalid, parse_time_of_day
 from transport.carriers.base import CarrierError
 
 __all__ = [
@@ -27,9 +28,8 @@ __all__ = [
     "ServiceConfig",
 ]
 
-# A wall-clock time as ops type it: "9:00", "09:00", "17:30", "9:00:00", and "17.30" (the
-# admin's reading, omnichannel.timeofday, which this Django-free module cannot import).
-_CUTOFF_RE = re.compile(r"(?P<hour>[0-9]{1,2})(?::(?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2}))?|\.(?P<dot>[0-9]{2}))")
+# A wall-clock time as ops type it ("9:00", "09:00", "17:30", "9:00:00", "17.30"): the one
+# parser the admin and the API use too, which imports no Django.
 _CUTOFF_FORMS = "H:MM, HH:MM, HH.MM or HH:MM:SS, e.g. 9:00 or 17:30"
 _PREFIX_RE = re.compile(r"^[A-Z]{2,6}$")
 _CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
@@ -70,24 +70,19 @@ def _int(value: Any, what: str) -> int:
 
 def _cutoff(value: Any, what: str) -> time:
     """Cutoffs are wall-clock times in the carrier's timezone: a `time`, or text as ops type
-    it ("9:00", "09:00", "17:30", "9:00:00", "17.30"), 00:00 to 23:59:59. Anything else is
-    refused with why, never guessed ("9" is not 09:00, "25:00" not 01:00)."""
+    it (`omnichannel.timeofday_text`), 00:00 to 23:59:59. Anything else is refused with why,
+    never guessed ("9" is not 09:00, "25:00" not 01:00)."""
     if isinstance(value, time):
         return value.replace(tzinfo=None)
     if not isinstance(value, str):
         raise InvalidConfiguration(f"{what}: expected 'HH:MM' as text ({_CUTOFF_FORMS}), got {value!r}")
-    text = value.strip()
-    shown = text if len(text) <= 20 else text[:20] + "..."
-    match = _CUTOFF_RE.fullmatch(text)
-    if match is None:
-        raise InvalidConfiguration(f"{what}: expected 'HH:MM' ({_CUTOFF_FORMS}), got {shown!r}")
-    hour, second = int(match["hour"]), int(match["second"] or 0)
-    minute = int(match["minute"] if match["minute"] is not None else match["dot"])
-    for part, number, top in (("hour", hour, 23), ("minute", minute, 59), ("second", second, 59)):
-        if number > top:
-            raise InvalidConfiguration(
-                f"{what}: expected 'HH:MM' (00:00-23:59), got {shown!r}: the {part} {number} is past {top}")
-    return time(hour, minute, second)
+    try:
+        return parse_time_of_day(value)
+    except TimeOfDayInvalid as exc:
+        text = value.strip()
+        shown = text if len(text) <= 20 else text[:20] + "..."
+        why = f": {exc.reason}" if exc.reason else ""
+        raise InvalidConfiguration(f"{what}: expected 'HH:MM' ({_CUTOFF_FORMS}), got {shown!r}{why}") from None
 
 
 def _holiday(value: Any, what: str) -> date:
