@@ -25,7 +25,6 @@ Price rules (what the carrier will charge, docs/adr/0006):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -34,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 from omnichannel.geo import haversine_km
 
-PriceFn = Callable[[str, int, float], Decimal | None]
+PriceFn = Callable[[str, int, float | None], Decimal | None]  # km None: distance unknown
 """(service code, weight grams, km) -> price, or None when the service cannot carry it."""
 
 PRICE_BY_DISTANCE = "distance"
@@ -169,60 +168,12 @@ def _km(loc: PromiseLocation, request: PromiseRequest) -> float | None:
     return haversine_km(loc.lat, loc.lng, request.lat, request.lng)
 
 
-# Probing a price function for its farthest zone starts at 2**20 m (about 1049 km) and
-# doubles (no two addresses are more than 20,038 km apart); a card still carrying the
-# weight at FARTHEST_PROBE_METRES is taken to reach anywhere.
-FIRST_PROBE_METRES = 2**20
-FARTHEST_PROBE_METRES = 2**40
-
-
-def farthest_zone_km(price: PriceFn, service_code: str, weight_grams: int,
-                     within_km: float | None = None) -> float | None:
-    """The farthest distance the service's card carries `weight_grams` (capped at `within_km`,
-    the service's range), to the metre; None when no zone carries the weight.
-
-    `price` answers for a distance only, and is not None exactly up to that farthest zone
-    (a cell covering a distance covers every shorter one), so the zone is found by bisection
-    on whole metres, the unit the carrier measures in: about 30 look-ups of a small card."""
-    def carries(metres: int) -> bool:
-        return price(service_code, weight_grams, metres / 1000) is not None
-
-    if not carries(0):
-        return None
-    if within_km is not None:
-        if price(service_code, weight_grams, within_km) is not None:
-            return within_km
-        high = math.ceil(within_km * 1000)  # not carried: the card ends within the range
-    else:
-        high = FIRST_PROBE_METRES
-        while carries(high):
-            if high >= FARTHEST_PROBE_METRES:
-                return high / 1000
-            high *= 2
-    low = 0
-    while high - low > 1:
-        middle = (low + high) // 2
-        if carries(middle):
-            low = middle
-        else:
-            high = middle
-    return low / 1000
-
-
-def farthest_zone_price(price: PriceFn, service: PromiseService, weight_grams: int) -> Decimal | None:
-    """What the built-in carrier charges to an address without coordinates
-    (transport.carriers.builtin.rating, ADR 0006): the price at the farthest zone of the
-    service's card that carries the weight, capped at its range. None: it cannot carry it."""
-    km = farthest_zone_km(price, service.code, weight_grams, service.max_distance_km)
-    return None if km is None else price(service.code, weight_grams, km)
-
-
 def _unmeasured_cost(request: PromiseRequest, service: PromiseService, price: PriceFn) -> Decimal | None:
     """A ship option's cost from any location when the address has no coordinates, or None
     when the service is not offered then (see the module's price rules)."""
     if service.max_distance_km is not None:  # its range cannot be checked
         return None
-    return farthest_zone_price(price, service, request.weight_grams)
+    return price(service.code, request.weight_grams, None)  # the farthest zone, as the carrier charges
 
 
 def ship_options(request: PromiseRequest, locations: Sequence[PromiseLocation],

@@ -18,8 +18,6 @@ from orders.promise import (
     PromiseLocation,
     PromiseRequest,
     PromiseService,
-    farthest_zone_km,
-    farthest_zone_price,
     promise,
 )
 from orders.routing import CandidateLocation, CostModel, OrderLine, RoutingOrder, route_order
@@ -30,6 +28,11 @@ from orders.services.placement import order_place
 from orders.services.promise_service import promise_options
 from orders.services.routing import order_route
 from tests.payloads import ship_order
+from transport import selectors as transport_selectors
+from transport.carriers.base import RateNotAvailable
+from transport.carriers.builtin.config import RateCardEntry as ConfigCell
+from transport.carriers.builtin.rating import parcel_price_unknown_distance
+from transport.models import CarrierService, RateCardEntry
 
 AMS = ZoneInfo("Europe/Amsterdam")
 TUESDAY_MORNING = dt.datetime(2026, 12, 1, 10, 0, tzinfo=AMS)
@@ -180,26 +183,38 @@ CARD = {  # service -> [(max grams, max km, price)], sparse on purpose
 }
 
 
-def price(code: str, grams: int, km: float) -> Decimal | None:
-    fits = [Decimal(p) for g, max_km, p in CARD[code] if g >= grams and max_km >= km]
+def price(code: str, grams: int, km: float | None) -> Decimal | None:
+    """The engine's price lookup for the engine-alone tests (the real one is
+    transport.selectors.price_function, checked against the carrier below)."""
+    carrying = [(max_km, Decimal(p)) for g, max_km, p in CARD[code] if g >= grams]
+    if km is None and carrying:
+        km = max(max_km for max_km, _ in carrying)
+    fits = [p for max_km, p in carrying if km is not None and max_km >= km]
     return min(fits) if fits else None
 
 
-def test_the_farthest_zone_is_found_from_a_price_lookup_as_the_carrier_prices_it():
-    """The same cases as the carrier's own rule (tests/transport/test_ship_inputs.py)."""
-    assert farthest_zone_km(price, "std", 800) == 200
-    assert farthest_zone_price(price, PromiseService("std", "S", 2, time(17)), 800) == Decimal("8")
-    assert farthest_zone_price(price, PromiseService("std", "S", 2, time(17)), 4000) == Decimal("9")
-    assert farthest_zone_price(price, PromiseService("std", "S", 2, time(17)), 15000) == Decimal("12")
-    assert farthest_zone_price(price, PromiseService("std", "S", 2, time(17)), 25000) is None  # no tier
-    ranged = PromiseService("std", "S", 0, time(14), is_same_day=True, max_distance_km=30)
-    assert farthest_zone_price(price, ranged, 800) == Decimal("8")  # 30 km: in the 200 km zone
-    short = PromiseService("std", "S", 0, time(14), is_same_day=True, max_distance_km=5)
-    assert farthest_zone_price(price, short, 800) == Decimal("4")
-    assert farthest_zone_km(price, "std", 4000, within_km=70) == 50  # the card ends within the range
-    assert farthest_zone_km(price, "far", 900) == 99_999
-    assert farthest_zone_price(price, PromiseService("far", "F", 2, time(17)), 900) == Decimal("20")
-    assert farthest_zone_price(price, PromiseService("odd", "O", 2, time(17)), 900) == Decimal("6")
+@pytest.mark.django_db
+def test_the_promise_prices_an_unknown_distance_as_the_carrier_does(carrier):
+    """transport.selectors.price_function(code, grams, None) and the built-in carrier's own
+    rule (rating.parcel_price_unknown_distance) give the same price on sparse cards."""
+    for code, cells in CARD.items():
+        service = CarrierService.objects.create(carrier=carrier, code=code, name=code, transit_days=2,
+                                                cutoff_time=time(17))
+        for grams, km, cell in cells:
+            RateCardEntry.objects.create(service=service, max_weight_grams=grams, max_km=km, price=cell)
+    looked_up = transport_selectors.price_function()
+    for code, cells in CARD.items():
+        card = [ConfigCell(grams, Decimal(str(km)), Decimal(cell)) for grams, km, cell in cells]
+        for grams in (800, 1500, 4000, 15000, 25000):
+            try:
+                charged: Decimal | None = parcel_price_unknown_distance(card, grams)
+            except RateNotAvailable:
+                charged = None
+            assert looked_up(code, grams, None) == charged, (code, grams)
+    assert looked_up("std", 800, None) == Decimal("8")  # the 200 km zone
+    assert looked_up("std", 15000, None) == Decimal("12")
+    assert looked_up("std", 25000, None) is None  # no tier carries it
+    assert looked_up("far", 900, None) == Decimal("20")  # the catch-all zone
 
 
 WAREHOUSE = PromiseLocation(code="WH1", name="Westpoort", lat=52.408, lng=4.780, stock={"SHOE": 50},

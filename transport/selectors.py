@@ -33,17 +33,22 @@ def heaviest_parcel_grams(*, same_day: bool) -> int | None:
         heaviest=Max("max_weight_grams"))["heaviest"]
 
 
-def price_function() -> Callable[[str, int, float], Decimal | None]:
+def price_function() -> Callable[[str, int, float | None], Decimal | None]:
     """A price lookup over every active rate card, loaded once: (service code, grams, km)
-    -> the cheapest cell covering that weight and distance, or None."""
+    -> the cheapest cell covering that weight and distance, or None. km None (an address
+    without coordinates): the price at the farthest zone that carries the weight, as the
+    built-in carrier charges it (`rating.parcel_price_unknown_distance`, ADR 0006)."""
     cards: dict[str, list[tuple[int, float, Decimal]]] = defaultdict(list)
     rows = RateCardEntry.objects.filter(service__is_active=True).values_list(
         "service__code", "max_weight_grams", "max_km", "price")
     for code, grams, km, cell_price in rows:
         cards[code].append((grams, km, cell_price))
 
-    def price(service_code: str, weight_grams: int, km: float) -> Decimal | None:
-        fits = [p for grams, max_km, p in cards.get(service_code, ()) if grams >= weight_grams and max_km >= km]
+    def price(service_code: str, weight_grams: int, km: float | None) -> Decimal | None:
+        carrying = [(max_km, p) for grams, max_km, p in cards.get(service_code, ()) if grams >= weight_grams]
+        if km is None and carrying:
+            km = max(max_km for max_km, _ in carrying)
+        fits = [p for max_km, p in carrying if km is not None and max_km >= km]
         return min(fits) if fits else None
 
     return price
