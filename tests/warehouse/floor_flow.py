@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from orders.models import Fulfillment
-from warehouse.models import Bin
+from inventory.checks import inventory_violations
+from orders.models import Fulfillment, Order
+from tests.warehouse.floor_setup import fulfillment_at
+from warehouse.checks import bin_violations
+from warehouse.models import Bin, PickList, PickTask
 from warehouse.services import packing, picking
 
 ACTOR = "picker:test"
@@ -36,3 +39,24 @@ def pack_all(fulfillment: Fulfillment) -> Fulfillment:
 
 def outbound(location) -> Bin:
     return Bin.objects.get(location=location, kind=Bin.Kind.OUTBOUND)
+
+
+def on_a_walk(floor, order: Order) -> tuple[Fulfillment, PickList]:
+    """The order's fulfillment at the floor's warehouse on a pick list of its own."""
+    fulfillment = fulfillment_at(order, floor.wh)
+    with transaction.atomic():
+        pick_list = picking.pick_list_create(floor.wh, [fulfillment], kind="single", actor="picker:p")
+    return fulfillment, pick_list
+
+
+def scan(task: PickTask, quantity: int = 1) -> PickTask:
+    """A picker scans the task's bin and item."""
+    with transaction.atomic():
+        return picking.pick_scan(task, bin_code=task.bin.barcode, item_code=task.sku.barcode, quantity=quantity,
+                                 actor="picker:p")
+
+
+def books_agree() -> None:
+    """Bins add up to on_hand, and the ledger explains every quantity."""
+    assert bin_violations() == []
+    assert inventory_violations() == []

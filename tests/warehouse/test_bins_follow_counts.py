@@ -16,7 +16,6 @@ import logging
 import pytest
 from django.db import transaction
 
-from inventory.checks import inventory_violations
 from inventory.services import (
     TransferLineInput,
     pos_sale,
@@ -31,11 +30,10 @@ from inventory.services import (
 )
 from orders import services as order_services
 from orders.models import Order
-from tests.warehouse.floor_flow import outbound, pack_all, pick_all
+from tests.warehouse.floor_flow import books_agree, on_a_walk, outbound, pack_all, pick_all, scan
 from tests.warehouse.floor_setup import fulfillment_at, in_bin, level, place, special
 from tests.warehouse.test_count_releases_tote import count, staff_api
-from warehouse.checks import bin_violations
-from warehouse.models import PickList, PickTask, PutBack
+from warehouse.models import PickTask, PutBack
 from warehouse.services import binstock, picking
 
 pytestmark = pytest.mark.django_db
@@ -49,10 +47,6 @@ def put_back_log(caplog):
     return caplog
 
 
-def books_agree() -> None:
-    assert bin_violations() == []
-    assert inventory_violations() == []
-
 
 def tees(floor, *codes: str) -> dict[str, int]:
     """Tees per bin at Damrak (storage bins by code, PACK, RECV, QUAR)."""
@@ -62,17 +56,6 @@ def tees(floor, *codes: str) -> dict[str, int]:
     return found
 
 
-def on_a_walk(floor, order: Order) -> tuple[object, PickList]:
-    fulfillment = fulfillment_at(order, floor.wh)
-    with transaction.atomic():
-        pick_list = picking.pick_list_create(floor.wh, [fulfillment], kind="single", actor="picker:p")
-    return fulfillment, pick_list
-
-
-def scan(task: PickTask, quantity: int = 1) -> PickTask:
-    with transaction.atomic():
-        return picking.pick_scan(task, bin_code=task.bin.barcode, item_code=task.sku.barcode, quantity=quantity,
-                                 actor="picker:p")
 
 
 def cancel(order: Order) -> None:

@@ -12,13 +12,12 @@ import pytest
 from django.db import transaction
 from django.template.loader import render_to_string
 
-from inventory.checks import inventory_violations
 from inventory.models import Reservation
 from inventory.services import stock as inventory_stock
 from inventory.services import stock_count
 from orders.models import Allocation, Fulfillment, Order, OrderEvent
 from orders.services.reroute import allocations_released
-from tests.warehouse.floor_flow import outbound, pack_all, pick_all
+from tests.warehouse.floor_flow import books_agree, on_a_walk, outbound, pack_all, pick_all, scan
 from tests.warehouse.floor_setup import fulfillment_at, in_bin, last_movement_id, level, movements, place
 from tests.warehouse.test_count_releases_tote import count, live_locations, staff_api
 from tests.warehouse.test_floor_web import logged_in
@@ -31,17 +30,6 @@ from warehouse.services import packing, picking, putback
 pytestmark = pytest.mark.django_db
 
 
-def on_a_walk(floor, order: Order) -> tuple[Fulfillment, PickList]:
-    fulfillment = fulfillment_at(order, floor.wh)
-    with transaction.atomic():
-        pick_list = picking.pick_list_create(floor.wh, [fulfillment], kind="single", actor="picker:p")
-    return fulfillment, pick_list
-
-
-def scan(task: PickTask, quantity: int = 1) -> PickTask:
-    with transaction.atomic():
-        return picking.pick_scan(task, bin_code=task.bin.barcode, item_code=task.sku.barcode, quantity=quantity,
-                                 actor="picker:p")
 
 
 def walk(pick_list: PickList) -> list[tuple[str, int]]:
@@ -57,10 +45,6 @@ def held(fulfillment: Fulfillment) -> dict[str, int]:
 def timeline(order: Order, event_type: str) -> list[str]:
     return list(OrderEvent.objects.filter(order=order, type=event_type).values_list("message", flat=True))
 
-
-def books_agree() -> None:
-    assert bin_violations() == []
-    assert inventory_violations() == []
 
 
 # --- gap 1: a count takes some lines of a fulfillment being picked ----------------------------------

@@ -14,10 +14,10 @@ from inventory.services import stock_count
 from omnichannel import outbox
 from omnichannel.models import OutboxEvent
 from orders.models import Allocation, Fulfillment, Order
-from orders.services.reroute import allocations_released
 from tests.conftest import requires_postgres, run_jobs_together, wait_until_another_waits_on_a_lock
-from tests.warehouse.floor_flow import outbound
-from tests.warehouse.floor_setup import build_floor, fulfillment_at, in_bin, level, place
+from tests.warehouse.floor_flow import on_a_walk, outbound, scan
+from tests.warehouse.floor_setup import build_floor, in_bin, level, place
+from tests.warehouse.test_count_releases_tote import _follow_up
 from warehouse.checks import bin_violations
 from warehouse.errors import NotReady
 from warehouse.models import PickList, PickTask, PutBack
@@ -32,22 +32,14 @@ def _tee_line_counted_away(monkeypatch) -> tuple[object, Order, Fulfillment, Pic
     the order, its fulfillment, the tee pick and the released reservations."""
     floor = build_floor()
     order = place(floor, (floor.shirt, 2), (floor.cap, 1))
-    fulfillment = fulfillment_at(order, floor.wh)
-    with transaction.atomic():
-        pick_list = picking.pick_list_create(floor.wh, [fulfillment], kind="single", actor="picker:p")
-    cap = pick_list.tasks.get(sku=floor.cap)
-    with transaction.atomic():
-        picking.pick_scan(cap, bin_code=cap.bin.barcode, item_code=floor.cap.barcode, actor="picker:p")
+    fulfillment, pick_list = on_a_walk(floor, order)
+    scan(pick_list.tasks.get(sku=floor.cap))
     monkeypatch.setattr(outbox, "_enqueue_dispatch_many", lambda ids: None)  # the follow-up runs in the test
     with transaction.atomic():
         stock_count(level(floor.shirt, floor.wh), 1, actor="ops:count")
     released = [r["id"] for r in OutboxEvent.objects.get(type="inventory.reservations_released")
                 .payload["reservations"]]
     return floor, order, fulfillment, pick_list.tasks.get(sku=floor.shirt), released
-
-
-def _follow_up(released: list[int]) -> set[int]:
-    return allocations_released(released, reason="count", actor="inventory")
 
 
 def _held(fulfillment: Fulfillment) -> dict[str, int]:

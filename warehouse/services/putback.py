@@ -165,7 +165,8 @@ def pick_lines_withdraw(fulfillment_id: int, keep: dict[int, int], *, actor: str
     transaction."""
     tasks = list(PickTask.objects.filter(tote__fulfillment_id=fulfillment_id, order_line_id__in=list(keep),
                                          put_back__isnull=True).exclude(status=T.CANCELLED)
-                 .select_related("bin", "sku", "tote").order_by("-sequence", "-pk"))
+                 .select_related("bin", "sku", "tote").select_for_update(of=("self",))  # after the order's lock
+                 .order_by("-sequence", "-pk"))
     cut = 0
     back: list[PickTask] = []
     for line_id, kept in keep.items():
@@ -201,10 +202,11 @@ def _cut_open(task: PickTask, units: int) -> None:
     when nothing is left to pick)."""
     if task.picked == 0 and task.short == 0 and units == task.quantity:
         task.status = T.CANCELLED
-    else:
-        task.quantity -= units
-        task.status = T.DONE if task.remaining == 0 else task.status
-    PickTask.objects.filter(pk=task.pk).update(quantity=task.quantity, status=task.status)
+        PickTask.objects.filter(pk=task.pk).update(status=task.status)
+        return
+    task.quantity -= units
+    task.status = T.DONE if task.remaining == 0 else task.status
+    PickTask.objects.filter(pk=task.pk).update(quantity=F("quantity") - units, status=task.status)
 
 
 def _picked_part(task: PickTask, units: int) -> PickTask:
