@@ -117,7 +117,7 @@ def _enqueue_dispatch_many(event_ids: list[int]) -> None:
         _dispatch_here(event_ids)
         return
     try:
-        if not _wake_pump():
+        if not _wake_pump_after_commit():
             outbox_dispatch_many.delay(event_ids)
     except Exception:  # broker down: the sweep will pick them up; the events are safe in the table
         logger.exception("could not enqueue dispatch of events %s; the sweep will retry", event_ids)
@@ -138,12 +138,23 @@ def _enqueue_dispatch_many(event_ids: list[int]) -> None:
 # claims again, so that the next batch holds more than the few events committed while it
 # worked: a batch's routing reads and writes once for all its orders, and at a few orders a
 # batch those fixed statements cost more than the orders themselves.
+#
+# A draining pump also promises to look again a while ahead (`OUTBOX_PUMP_AWAKE_MS`): with
+# each batch it sets a key that lives that long, and it does not leave before it has claimed
+# once more after the key expired. A committing process reads the key's time to live with
+# its flag (one round trip) and, until that time has passed, wakes nothing: the pump's next
+# look is bound to see its commit. Under load a web process talks to Redis about four times a
+# second instead of once per order; nothing changes when the promise has lapsed. Times are
+# carried as durations, each process on its own monotonic clock, counted so that a promise
+# is never taken as longer than the pump keeps it: the pump counts from when Redis answered
+# its SET, a publisher from before it asked for the time to live.
 
 PUMP_BATCH = 50  # events: about 25 orders (an order.placed and an order.confirmed each)
 PUMP_SLOTS = 4  # pumps at most at once: a full batch (a backlog) wakes a helper in the next slot
 PUMP_FLAG_TTL_S = 10  # a pump message lost with its flag set delays events by this much at most
 _pump_client: Any = None
 _sleep = time.sleep  # a pump's wait (tests replace it)
+_clock = time.monotonic  # the clock its promise is counted on (tests replace it)
 
 
 def _pump_redis():
@@ -167,21 +178,62 @@ def _pump_flag(slot: int = 0) -> str:
     return f"omnichannel:outbox:pump:{connection.settings_dict['NAME']}:{slot}"
 
 
+_awake_until = 0.0  # monotonic: until then a pump is bound to claim after this process's commits
+
+
+def _awake_key() -> str:
+    return _pump_flag(0) + ":awake"
+
+
+def pump_awake_s() -> float:
+    from django.conf import settings
+
+    awake_ms = cast(float, settings.OMNICHANNEL.get("OUTBOX_PUMP_AWAKE_MS", 0))
+    return max(0.0, float(awake_ms)) / 1000
+
+
+def _wake_pump_after_commit() -> bool:
+    """`_wake_pump()` for events this process has just committed, skipped while a draining
+    pump's promise to look again holds (see above). False: no Redis broker here."""
+    global _awake_until
+    client = _pump_redis()
+    if client is None:
+        return False
+    if _clock() < _awake_until:
+        return True
+    if not pump_awake_s():
+        return _wake_pump()
+    asked_at = _clock()
+    pipe = client.pipeline(transaction=False)
+    pipe.set(_pump_flag(0), "1", nx=True, ex=PUMP_FLAG_TTL_S)
+    pipe.pttl(_awake_key())
+    woke, ttl_ms = pipe.execute()
+    if woke:
+        _send_pump(client, 0)
+    elif ttl_ms > 0:
+        _awake_until = asked_at + ttl_ms / 1000
+    return True
+
+
+def _send_pump(client, slot: int) -> None:
+    from omnichannel.tasks import outbox_pump
+
+    try:
+        outbox_pump.delay(slot)
+    except Exception:
+        client.delete(_pump_flag(slot))  # the next event tries again
+        raise
+
+
 def _wake_pump(slot: int = 0) -> bool:
     """Make sure a pump will read the events just committed (slot 0: what commits wake; a
     higher slot: a helper for a backlog). False: no Redis broker here (the caller sends a
     dispatch task for its own events instead)."""
-    from omnichannel.tasks import outbox_pump
-
     client = _pump_redis()
     if client is None:
         return False
     if client.set(_pump_flag(slot), "1", nx=True, ex=PUMP_FLAG_TTL_S):
-        try:
-            outbox_pump.delay(slot)
-        except Exception:
-            client.delete(_pump_flag(slot))  # the next event tries again
-            raise
+        _send_pump(client, slot)
     return True
 
 
@@ -201,12 +253,21 @@ def pump(slot: int = 0, *, batch: int = PUMP_BATCH, max_batches: int = 400, ling
     client = _pump_redis()
     flag = _pump_flag(slot)
     linger = (pump_linger_s() if linger_s is None else linger_s) if client is not None else 0.0
+    # Slot 0's promise to look again (see above): taken over from the pump before, if any.
+    awake = pump_awake_s() if client is not None and slot == 0 else 0.0
+    look_after = _promise_held(client) if awake else 0.0
     taken = 0
     last = batch
     for _ in range(max_batches):
         if 0 < last < batch and linger:
             _sleep(linger)
+        claimed_at = _clock()
         events = claim(limit=batch)
+        if not events and claimed_at < look_after:
+            # Promised a look after `look_after`: commits meanwhile sent no wake-up.
+            _sleep(max(0.0, min(linger or AWAKE_POLL_S, look_after - _clock())))
+            last = 0
+            continue
         if not events:
             if client is None:
                 return taken
@@ -220,7 +281,10 @@ def pump(slot: int = 0, *, batch: int = PUMP_BATCH, max_batches: int = 400, ling
                 _dispatch_events(events, counted=True)  # a new pump was woken meanwhile: it goes on
                 return taken + len(events)
         elif client is not None:
-            client.expire(flag, PUMP_FLAG_TTL_S)  # still draining: commits need not wake another
+            if awake:
+                look_after = _promise(client, flag, awake)
+            else:
+                client.expire(flag, PUMP_FLAG_TTL_S)  # still draining: commits need not wake another
             if len(events) == batch and slot + 1 < PUMP_SLOTS:
                 _wake_pump(slot + 1)
         _dispatch_events(events, counted=True)
@@ -230,6 +294,27 @@ def pump(slot: int = 0, *, batch: int = PUMP_BATCH, max_batches: int = 400, ling
         client.delete(flag)
     _wake_pump(slot)  # a long drain hands over to a fresh task
     return taken
+
+
+AWAKE_POLL_S = 0.025  # how often a pump keeping its promise looks, when it does not linger
+
+
+def _promise(client, flag: str, awake: float) -> float:
+    """Slot 0's pump, draining: keep its flag and promise to look again `awake` seconds
+    ahead. Returns the monotonic time after which it must claim once more (counted from
+    Redis's answer, so never before the key expires)."""
+    pipe = client.pipeline(transaction=False)
+    pipe.expire(flag, PUMP_FLAG_TTL_S)  # still draining: commits need not wake another
+    pipe.set(_awake_key(), "1", px=max(1, int(awake * 1000)))
+    pipe.execute()
+    return _clock() + awake
+
+
+def _promise_held(client) -> float:
+    """A promise a pump before this one made and may not have kept (it handed over after
+    its last batch): this pump keeps it. The monotonic time to look after, or 0."""
+    ttl_ms = client.pttl(_awake_key())
+    return _clock() + ttl_ms / 1000 if ttl_ms > 0 else 0.0
 
 
 def claim(*, ids: list[int] | None = None, limit: int = PUMP_BATCH) -> list[OutboxEvent]:

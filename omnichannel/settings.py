@@ -225,6 +225,8 @@ OMNICHANNEL = {
     # How long the outbox pump waits after a batch that was not full before it claims the next
     # (omnichannel/outbox.py); 0: no wait.
     "OUTBOX_PUMP_LINGER_MS": float(os.environ.get("OUTBOX_PUMP_LINGER_MS", "25")),
+    # How far ahead a draining pump promises to look again; until then commits skip waking it.
+    "OUTBOX_PUMP_AWAKE_MS": float(os.environ.get("OUTBOX_PUMP_AWAKE_MS", "250")),
 }
 
 if not DEBUG:

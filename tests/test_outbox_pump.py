@@ -61,17 +61,20 @@ needs_redis = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs 
 
 
 @pytest.fixture
-def woken(monkeypatch):
-    """Pump messages sent, with the flag in Redis as a web process would see it."""
+def woken(monkeypatch, settings):
+    """Pump messages sent, with the flag in Redis as a web process would see it. Without the
+    pump's promise to look again (`promised` turns it on)."""
     from omnichannel import tasks
 
     celery_app.conf.task_always_eager = False  # the eager_celery fixture puts it back
+    settings.OMNICHANNEL = {**settings.OMNICHANNEL, "OUTBOX_PUMP_AWAKE_MS": 0}
     sent: list[int] = []
     monkeypatch.setattr(tasks.outbox_pump, "delay", lambda slot=0: sent.append(slot))
-    flags = [outbox._pump_flag(slot) for slot in range(outbox.PUMP_SLOTS)]
-    outbox._pump_redis().delete(*flags)
+    monkeypatch.setattr(outbox, "_awake_until", 0.0)
+    keys = [outbox._pump_flag(slot) for slot in range(outbox.PUMP_SLOTS)] + [outbox._awake_key()]
+    outbox._pump_redis().delete(*keys)
     yield sent
-    outbox._pump_redis().delete(*flags)
+    outbox._pump_redis().delete(*keys)
 
 
 @needs_redis
@@ -191,3 +194,122 @@ def test_a_pump_without_a_redis_broker_never_waits(monkeypatch):
     _events(3, "test.pump-nolinger")
     assert outbox.pump(batch=10, linger_s=0.02) == 3
     assert naps == []
+
+
+# --- The pump's promise to look again: commits while it holds talk to Redis not at all ------
+
+
+class FakeClock:
+    """The monotonic clock the promise is counted on; a pump's nap moves it on."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.naps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.naps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def promised(woken, settings, monkeypatch):
+    """`woken`, with the promise on (250 ms) and the clock in the test's hands. Yields the
+    clock and the number of round trips a committing process made to Redis."""
+    settings.OMNICHANNEL = {**settings.OMNICHANNEL, "OUTBOX_PUMP_AWAKE_MS": 250}
+    clock = FakeClock()
+    monkeypatch.setattr(outbox, "_clock", clock)
+    monkeypatch.setattr(outbox, "_sleep", clock.sleep)
+    trips: list[str] = []
+    client = outbox._pump_redis()
+
+    class Counting:  # the client as the committing process sees it
+        def __getattr__(self, name):
+            trips.append(name)
+            return getattr(client, name)
+
+    real_redis = outbox._pump_redis
+
+    def commit_side():
+        monkeypatch.setattr(outbox, "_pump_redis", lambda: Counting())
+        try:
+            return outbox._wake_pump_after_commit()
+        finally:
+            monkeypatch.setattr(outbox, "_pump_redis", real_redis)
+
+    yield clock, trips, commit_side
+
+
+@needs_redis
+def test_commits_while_a_draining_pump_promised_to_look_again_send_nothing_and_it_takes_them(woken, promised):
+    clock, trips, commit = promised
+    seen: list[int] = []
+    outbox.register("test.pump-promise", lambda event: seen.append(event.payload["i"]))
+    _events(2, "test.pump-promise")
+    assert commit() is True and trips == ["pipeline"] and woken == [0]  # no pump yet: one is sent
+    real_dispatch = outbox._dispatch_events
+
+    def dispatch(events, **kwargs):
+        real_dispatch(events, **kwargs)
+        if seen == [0, 1]:  # while the pump works, three requests commit one order each
+            for i in (10, 11, 12):
+                OutboxEvent.objects.create(type="test.pump-promise", aggregate_type="t", aggregate_id=str(i),
+                                           payload={"i": i})
+                assert commit() is True
+
+    outbox._dispatch_events = dispatch
+    try:
+        assert outbox.pump(batch=10, linger_s=0.02) == 5
+    finally:
+        outbox._dispatch_events = real_dispatch
+    assert sorted(seen) == [0, 1, 10, 11, 12]
+    # The first of those commits read the promise with the flag (one round trip); the others
+    # knew it still held and asked nothing. No second pump was sent.
+    assert trips == ["pipeline", "pipeline"] and woken == [0]
+    # The pump kept its word: it looked until the promise ran out, then left and cleared its flag.
+    assert sum(clock.naps) >= 0.25
+    assert not outbox._pump_redis().exists(outbox._pump_flag(0))
+
+
+@needs_redis
+def test_once_the_promise_has_lapsed_a_commit_wakes_a_pump_again(woken, promised):
+    clock, trips, commit = promised
+    outbox.register("test.pump-lapsed", lambda event: None)
+    _events(1, "test.pump-lapsed")
+    commit()
+    assert outbox.pump(batch=10, linger_s=0.02) == 1  # promised, kept, gone
+    _events(1, "test.pump-lapsed")
+    clock.now += 1.0
+    assert commit() is True
+    assert woken == [0, 0]  # the flag was cleared on the pump's way out: a new pump is sent
+
+
+@needs_redis
+def test_a_pump_keeps_the_promise_the_pump_before_it_made(woken, promised):
+    """A pump that handed over after its last batch left a promise behind; commits relied on
+    it. The next pump does not leave before it has looked once more after it ran out."""
+    clock, trips, commit = promised
+    outbox.register("test.pump-heir", lambda event: None)
+    outbox._pump_redis().set(outbox._awake_key(), "1", px=250)  # what the pump before promised
+    assert commit() is True  # the flag was free: this commit sends a pump, and learns the promise
+    looks: list[float] = []
+    late: list[int] = []
+    real_claim = outbox.claim
+
+    def claim(**kwargs):
+        looks.append(clock.now)
+        if len(looks) == 2:  # a commit that relied on the promise, after the pump's first look
+            late.extend(_events(1, "test.pump-heir"))
+            assert commit() is True
+        return real_claim(**kwargs)
+
+    outbox.claim = claim
+    try:
+        assert outbox.pump(batch=10, linger_s=0.02) == 1
+    finally:
+        outbox.claim = real_claim
+    assert late and not OutboxEvent.objects.filter(pk__in=late, dispatched_at__isnull=True).exists()
+    assert looks[-1] - looks[0] >= 0.2  # it looked until the inherited promise ran out
+    assert woken == [0]
