@@ -57,6 +57,15 @@ class Arrival:
     looked_up: bool = False
 
 
+# The archive's own transaction (the statement alone, in autocommit) commits without waiting for
+# its WAL to reach the disk. It is visible to every reader at once, and no caller answers
+# before a later commit of its own (the order, or the message's mark: every path writes one)
+# has waited for the disk, which flushes the log in order, the archive's commit record first.
+# So a payload whose sender was answered is on disk; one fsync per order instead of two.
+# docs/adr/0007-archive-commit.md.
+_ARCHIVE_COMMIT = ", set_config('synchronous_commit', 'off', true)"
+
+
 def inbound_arrive(channel: SalesChannel, payload: Any, *, source: str, key: str) -> Arrival:
     """`inbound_archive`, and on Postgres in the same statement (still its own transaction)
     the two lookups `order_capture` starts with. Elsewhere just the archive; the capture
@@ -72,9 +81,9 @@ def inbound_arrive(channel: SalesChannel, payload: Any, *, source: str, key: str
     sql = (f"WITH m AS ({insert} RETURNING {col(InboundMessage, 'id')}) "  # noqa: S608 - identifiers from the models
            f"SELECT m.{col(InboundMessage, 'id')}, k.{col(record, 'id')}, k.{col(record, 'request_hash')}, "
            f"(SELECT o.{col(order, 'id')} FROM {rawsql.table(order)} o WHERE o.{col(order, 'channel')} = %s "
-           f"AND o.{col(order, 'external_id')} = %s) "
+           f"AND o.{col(order, 'external_id')} = %s){_ARCHIVE_COMMIT if not connection.in_atomic_block else ''} "
            f"FROM m LEFT JOIN {rawsql.table(record)} k ON k.{col(record, 'scope')} = %s AND k.{col(record, 'key')} = %s")
-    ((message_id, record_id, record_hash, order_id),) = rawsql.fetch(
+    ((message_id, record_id, record_hash, order_id, *_),) = rawsql.fetch(
         sql, [*params, channel.pk, external_id, idempotency_scope(channel), key])
     mark_saved([message], [message_id])
     return Arrival(message, key=key, external_id=external_id, looked_up=True, order_id=order_id,
