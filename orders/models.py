@@ -129,6 +129,10 @@ class Fulfillment(models.Model):
         PICKED_UP = "picked_up"
         CANCELLED = "cancelled"
 
+    # Picking finished, the units in hand: one set for the floor (warehouse.services.picking)
+    # and for what a count leaves of a fulfillment (orders.services.reroute).
+    PICKING_FINISHED = frozenset({Status.PICKED, Status.PACKED, Status.READY_FOR_PICKUP})
+
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="fulfillments")
     number = models.CharField(max_length=30, unique=True)
     # Indexed by (location, created_at) below, which serves lookups by location too.

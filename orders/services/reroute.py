@@ -28,7 +28,7 @@ LEFT_WITH_NOTHING_CANCELLED = {S.PENDING, S.ACCEPTED, S.PICKING}
 # Picking finished: a count takes these units as found and does not release them, but one that
 # read the floor just before the last pick committed may have. Left with nothing, such a
 # fulfillment is cancelled as an order cancelled after its picking is: units back, packages voided.
-PICKING_FINISHED = {S.PICKED, S.PACKED, S.READY_FOR_PICKUP}
+PICKING_FINISHED = Fulfillment.PICKING_FINISHED
 # Statuses in which the location may have picks (or picked units) for a fulfillment's lines.
 ON_THE_FLOOR = {S.ACCEPTED, S.PICKING} | PICKING_FINISHED
 FULFILLMENT_LINES_RELEASED = "fulfillment.lines_released"

@@ -51,7 +51,7 @@ logger = logging.getLogger(__name__)
 FS = Fulfillment.Status
 T = PickTask.Status
 WAITING = {FS.PENDING, FS.ACCEPTED}
-PICKING_FINISHED = {FS.PICKED, FS.PACKED, FS.READY_FOR_PICKUP}
+PICKING_FINISHED = Fulfillment.PICKING_FINISHED
 SHORT_REASONS = {"not_found": "lost", "damaged": "damaged_at_pick"}
 
 
