@@ -622,7 +622,10 @@ def app_env(database_url: str, redis_url: str, secret: str) -> dict[str, str]:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "omnichannel.settings", "DEBUG": "0", "SECRET_KEY": secret,
            "ALLOWED_HOSTS": "127.0.0.1", "DATABASE_URL": database_url, "REDIS_URL": redis_url,
            "DB_CONN_MAX_AGE": "600", "LOG_LEVEL": "WARNING",
-           "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend", "PYTHONUNBUFFERED": "1"}
+           "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend", "PYTHONUNBUFFERED": "1",
+           # This checkout's code, even where the virtualenv's editable install points at another
+           # (a `git worktree` of an earlier commit run with the main checkout's .venv).
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))}
     env.pop("CELERY_BROKER_URL", None)
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
     return env
