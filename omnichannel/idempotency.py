@@ -1,12 +1,16 @@
 """`Idempotency-Key`: the first successful answer to a key is stored in the same
 transaction as the change, and replayed for a retry with the same body; a different
-body under the same key is a 409."""
+body under the same key is a 409. Answers are kept `IDEMPOTENCY_KEY_TTL_HOURS` (72 h by
+default), then forgotten (`idempotency_purge`, hourly)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 from typing import Any
+
+from django.utils import timezone
 
 from omnichannel import jsonfast, rawsql
 from omnichannel.errors import Conflict
@@ -64,3 +68,26 @@ def idempotency_record(scope: str, key: str, body_hash: str, status: int, body: 
     back."""
     return new(IdempotencyRecord, scope=scope, key=key, request_hash=body_hash, response_status=status,
                              response_body=jsonfast.round_trip(body))
+
+
+PURGE_CHUNK = 5000
+
+
+def idempotency_purge(*, older_than: timedelta, chunk: int = PURGE_CHUNK) -> int:
+    """Forget the answers stored more than `older_than` ago, oldest first, `chunk` rows a
+    statement. Ids grow with time, so the first record young enough to keep bounds the old
+    ones: the read walks the primary key from the oldest and stops there, and the table needs
+    no index on `created_at` (which every order's INSERT would pay for). Returns how many
+    were deleted."""
+    cutoff = timezone.now() - older_than
+    keep_from = (IdempotencyRecord.objects.filter(created_at__gte=cutoff).order_by("pk")
+                 .values_list("pk", flat=True).first())
+    old = IdempotencyRecord.objects.all() if keep_from is None else IdempotencyRecord.objects.filter(pk__lt=keep_from)
+    deleted = 0
+    while True:
+        last = old.order_by("pk").values_list("pk", flat=True)[chunk - 1:chunk].first()
+        batch = old if last is None else old.filter(pk__lte=last)
+        count = batch.delete()[0]  # nothing refers to a record: one DELETE
+        deleted += count
+        if last is None or not count:
+            return deleted

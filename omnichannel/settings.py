@@ -168,6 +168,7 @@ CELERY_BEAT_SCHEDULE = {
     "reroute-unaccepted": {"task": "orders.tasks.reroute_unaccepted_fulfillments", "schedule": 60.0},
     "reroute-backordered": {"task": "orders.tasks.reroute_backordered", "schedule": 120.0},
     "warehouse-cancel-uncollected-pickups": {"task": "warehouse.tasks.cancel_uncollected_pickups", "schedule": 3600.0},
+    "idempotency-purge": {"task": "omnichannel.tasks.idempotency_purge", "schedule": 3600.0},
 }
 CELERY_TIMEZONE = TIME_ZONE
 
@@ -225,6 +226,8 @@ OMNICHANNEL = {
     # How long the outbox pump waits after a batch that was not full before it claims the next
     # (omnichannel/outbox.py); 0: no wait.
     "OUTBOX_PUMP_LINGER_MS": float(os.environ.get("OUTBOX_PUMP_LINGER_MS", "25")),
+    # How long an Idempotency-Key's answer is replayed (omnichannel/idempotency.py); 0: forever.
+    "IDEMPOTENCY_KEY_TTL_HOURS": float(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "72")),
     # How far ahead a draining pump promises to look again; until then commits skip waking it.
     "OUTBOX_PUMP_AWAKE_MS": float(os.environ.get("OUTBOX_PUMP_AWAKE_MS", "250")),
 }

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
-from omnichannel import outbox
+from omnichannel import idempotency, outbox
 from omnichannel.models import OutboxEvent
 
 
@@ -37,3 +39,10 @@ def outbox_sweep(older_than_s: int = 30, limit: int = 500) -> int:
     for start in range(0, len(ids), 50):
         outbox.dispatch_many(ids[start:start + 50])
     return len(ids)
+
+
+@shared_task(name="omnichannel.tasks.idempotency_purge")
+def idempotency_purge() -> int:
+    """Forget `Idempotency-Key` answers older than IDEMPOTENCY_KEY_TTL_HOURS (0: keep them)."""
+    hours = float(cast(float, settings.OMNICHANNEL.get("IDEMPOTENCY_KEY_TTL_HOURS", 0)))
+    return idempotency.idempotency_purge(older_than=timedelta(hours=hours)) if hours > 0 else 0
