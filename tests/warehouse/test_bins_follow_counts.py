@@ -329,6 +329,39 @@ def test_a_ship_through_the_api_takes_the_picked_units_from_the_packing_bin(floo
     books_agree()
 
 
+def test_a_ship_through_the_api_of_units_never_picked_on_the_floor_takes_the_shelf_not_anothers_packed_unit(floor):
+    # given Eva's tee picked at Damrak: it waits in the packing bin for her box
+    eva = place(floor, (floor.shirt, 1))
+    pick_all(fulfillment_at(eva, floor.wh))
+    assert tees(floor, "A-01-1") == {"A-01-1": 9, "outbound": 1, "receiving": 0, "quarantine": 0}
+
+    # when Sam's tee is accepted, picked, packed and shipped through the API, not on the floor
+    sam = place(floor, (floor.shirt, 1), email="sam@example.com")
+    fulfillment = fulfillment_at(sam, floor.wh)
+    with transaction.atomic():
+        locked = order_services.fulfillment_lock(fulfillment.pk)
+        order_services.fulfillment_accept(locked, actor="api")
+        order_services.fulfillment_start_picking(locked, actor="api")
+        order_services.fulfillment_mark_picked(locked, actor="api")
+        order_services.fulfillment_pack(locked, packages=[order_services.PackageInput(weight_grams=300)],
+                                        actor="api")
+        order_services.fulfillment_ship(locked, actor="api")
+
+    # then Sam's tee came off the shelf; Eva's is still in the packing bin
+    assert tees(floor, "A-01-1") == {"A-01-1": 8, "outbound": 1, "receiving": 0, "quarantine": 0}
+    books_agree()
+    # and Eva's box packs and ships from it
+    pack_all(fulfillment_at(eva, floor.wh))
+    assert tees(floor, "A-01-1") == {"A-01-1": 8, "outbound": 0, "receiving": 0, "quarantine": 0}
+    books_agree()
+
+
+def test_the_bins_know_how_orders_reference_their_reservations():
+    from orders.services.allocation import RESERVATION_REFERENCE
+
+    assert binstock.ORDER_LINE == RESERVATION_REFERENCE
+
+
 def test_a_put_back_the_books_moved_away_meanwhile_says_so_and_still_adds_up(floor, put_back_log):
     # given a tee for Eva picked at Damrak, then booked from the packing bin to the shelf by mistake
     order = place(floor, (floor.shirt, 1))

@@ -19,6 +19,8 @@ from inventory.services import ledger
 from warehouse.errors import BinShort
 from warehouse.models import Bin, BinStock, PickTask
 
+ORDER_LINE = "order_line"  # how orders reference their reservations (orders.services.allocation)
+
 K = Bin.Kind
 State = StockMovement.State
 
@@ -189,10 +191,14 @@ def bins_follow_movements(movements: Iterable[StockMovement]) -> int:
     if _FLOOR_BOOKS_BINS.get():
         return 0
     changes: dict[tuple[int, str], dict[str, int]] = {}  # (stock level, reason) -> state -> delta
+    lines: dict[tuple[int, str], set[int]] = {}  # order lines whose reservations were committed
     for m in movements:
         if m.delta:
             deltas = changes.setdefault((m.stock_level_id, m.reason), {})
             deltas[m.state] = deltas.get(m.state, 0) + m.delta
+            if (m.state == State.RESERVED and m.delta < 0 and m.reference_type == ORDER_LINE
+                    and str(m.reference_id).isdigit()):
+                lines.setdefault((m.stock_level_id, m.reason), set()).add(int(m.reference_id))
     changes = {key: deltas for key, deltas in changes.items()
                if deltas.get(State.ON_HAND) or deltas.get(State.DAMAGED) or deltas.get(State.QUALITY_CONTROL)}
     if not changes:
@@ -205,7 +211,7 @@ def bins_follow_movements(movements: Iterable[StockMovement]) -> int:
         if not location_has_bins(location_id):
             continue
         if deltas.get(State.ON_HAND):
-            followed += _follow(location_id, sku_id, reason, deltas)
+            followed += _follow(location_id, sku_id, reason, deltas, lines.get((level_id, reason), set()))
         else:
             followed += _follow_states(location_id, sku_id, deltas)
     return followed
@@ -251,19 +257,23 @@ def _between(source: Bin, target: Bin, sku_id: int, quantity: int) -> int:
     return 0
 
 
-def _follow(location_id: int, sku_id: int, reason: str, deltas: dict[str, int]) -> int:
+def _follow(location_id: int, sku_id: int, reason: str, deltas: dict[str, int], lines: set[int]) -> int:
     """One stock level's movements of one reason. A fall that commits reservations (ship,
-    handover through the API) takes picked units: the packing bin first (`bins_units_left`);
-    any other fall took units that were not picked (`bins_units_gone_from_shelves`, damaged or
-    QC units written off or counted away from quarantine or receiving). A rise into damaged
-    waits in quarantine, into quality control in receiving; sellable units go to the SKU's
-    storage bin when they were found there (`FOUND_ON_THE_SHELF`), else wait in receiving."""
+    handover through the API) takes the units the floor picked for those order `lines` from
+    the packing bin first (`bins_units_left`); the rest of it was never picked here (staff
+    moved the fulfillment through the API, a till sold a held unit) and, like any other fall,
+    comes off the shelves (`bins_units_gone_from_shelves`: never another order's picked unit
+    while the shelves hold some; damaged or QC units written off or counted away from
+    quarantine or receiving). A rise into damaged waits in quarantine, into quality control
+    in receiving; sellable units go to the SKU's storage bin when they were found there
+    (`FOUND_ON_THE_SHELF`), else wait in receiving."""
     change = deltas[State.ON_HAND]
     if change < 0:
         units = -change
         committed = min(units, max(0, -deltas.get(State.RESERVED, 0)))
-        return bins_units_left(location_id, sku_id, committed) + bins_units_gone_from_shelves(
-            location_id, sku_id, units - committed, damaged=max(0, -deltas.get(State.DAMAGED, 0)),
+        picked = min(committed, _picked_here(location_id, sku_id, lines))
+        return bins_units_left(location_id, sku_id, picked) + bins_units_gone_from_shelves(
+            location_id, sku_id, units - picked, damaged=max(0, -deltas.get(State.DAMAGED, 0)),
             quality_control=max(0, -deltas.get(State.QUALITY_CONTROL, 0)))
     damaged = min(change, max(0, deltas.get(State.DAMAGED, 0)))
     checked = min(change - damaged, max(0, deltas.get(State.QUALITY_CONTROL, 0)))
@@ -276,6 +286,14 @@ def _follow(location_id: int, sku_id: int, reason: str, deltas: dict[str, int]) 
     else:
         bins_units_arrived(location_id, sku_id, sellable)
     return change
+
+
+def _picked_here(location_id: int, sku_id: int, lines: set[int]) -> int:
+    """Units of the SKU the floor picked at the location for these order lines."""
+    if not lines:
+        return 0
+    return PickTask.objects.filter(order_line_id__in=lines, sku_id=sku_id, bin__location_id=location_id).aggregate(
+        units=Sum("picked"))["units"] or 0
 
 
 def _shelf_of(location_id: int, sku_id: int) -> Bin | None:
