@@ -50,8 +50,8 @@ def test_nested_request_bodies_are_json_only(tmp_path):
               for route, method, operation in _operations(schema) if "requestBody" in operation}
 
     assert bodies.pop(("/api/v1/stock/import/", "post")) == ["multipart/form-data", "text/csv"]
-    for route in ("/api/v1/orders/", "/api/v1/fulfillments/{id}/pack/", "/api/v1/fulfillments/{id}/reject/",
-                  "/api/v1/routing/rule-sets/"):
+    for route in ("/api/v1/orders/", "/api/v1/channels/{code}/webhook/orders/", "/api/v1/fulfillments/{id}/pack/",
+                  "/api/v1/fulfillments/{id}/reject/", "/api/v1/routing/rule-sets/"):
         assert bodies.pop((route, "post")) == ["application/json"], route
     assert bodies and set(map(tuple, bodies.values())) == {
         ("application/json", "application/x-www-form-urlencoded", "multipart/form-data")}
