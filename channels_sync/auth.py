@@ -6,6 +6,7 @@ from rest_framework import authentication, exceptions
 
 from channels_sync.models import ApiToken, SalesChannel
 from channels_sync.tokens import token_hash
+from channels_sync.webhooks import verify
 from omnichannel import rawsql
 from omnichannel.localcache import KeyedCache
 from omnichannel.permissions import Principal, principal_for_user
@@ -81,8 +82,6 @@ class ChannelSignatureAuthentication(authentication.BaseAuthentication):
     header = "X-Omnichannel-Signature"
 
     def authenticate(self, request):
-        from channels_sync.webhooks import verify
-
         code = request.parser_context["kwargs"].get("code", "") if request.parser_context else ""
         channel = SalesChannel.objects.filter(code=code).first()
         signature = request.headers.get(self.header, "")

@@ -186,10 +186,7 @@ def _awake_key() -> str:
 
 
 def pump_awake_s() -> float:
-    from django.conf import settings
-
-    awake_ms = cast(float, settings.OMNICHANNEL.get("OUTBOX_PUMP_AWAKE_MS", 0))
-    return max(0.0, float(awake_ms)) / 1000
+    return _seconds("OUTBOX_PUMP_AWAKE_MS")
 
 
 def _wake_pump_after_commit() -> bool:
@@ -238,10 +235,14 @@ def _wake_pump(slot: int = 0) -> bool:
 
 
 def pump_linger_s() -> float:
+    return _seconds("OUTBOX_PUMP_LINGER_MS")
+
+
+def _seconds(setting_ms: str) -> float:
+    """An OMNICHANNEL setting in milliseconds, in seconds (never negative; absent: 0)."""
     from django.conf import settings
 
-    linger_ms = cast(float, settings.OMNICHANNEL.get("OUTBOX_PUMP_LINGER_MS", 0))
-    return max(0.0, float(linger_ms)) / 1000
+    return max(0.0, float(cast(float, settings.OMNICHANNEL.get(setting_ms, 0)))) / 1000
 
 
 def pump(slot: int = 0, *, batch: int = PUMP_BATCH, max_batches: int = 400, linger_s: float | None = None) -> int:

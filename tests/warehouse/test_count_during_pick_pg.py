@@ -4,8 +4,6 @@ the other: a pick that got there first is put back, a pick that comes second is 
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.db import transaction
 
@@ -14,14 +12,14 @@ from inventory.services import stock_count
 from omnichannel import outbox
 from omnichannel.models import OutboxEvent
 from orders.models import Allocation, Fulfillment, Order
-from tests.conftest import requires_postgres, run_jobs_together, wait_until_another_waits_on_a_lock
+from tests.conftest import requires_postgres
 from tests.warehouse.floor_flow import on_a_walk, outbound, scan
 from tests.warehouse.floor_setup import build_floor, in_bin, level, place
-from tests.warehouse.test_count_releases_tote import _follow_up
+from tests.warehouse.test_count_releases_tote import _follow_up_first_then_pick, _pick_first_then_follow_up
 from warehouse.checks import bin_violations
 from warehouse.errors import NotReady
 from warehouse.models import PickList, PickTask, PutBack
-from warehouse.services import picking, putback
+from warehouse.services import putback
 
 pytestmark = [requires_postgres, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -49,25 +47,7 @@ def _held(fulfillment: Fulfillment) -> dict[str, int]:
 
 def test_a_pick_of_the_line_holding_the_order_makes_the_follow_up_wait_then_its_unit_goes_back(monkeypatch):
     floor, order, fulfillment, tee, released = _tee_line_counted_away(monkeypatch)
-    scanned = threading.Event()
-    waited: list[bool] = []
-    real_move = picking.bin_move
-
-    def move_then_wait_for_the_follow_up(*args, **kwargs):
-        real_move(*args, **kwargs)  # the tee is in the tote (uncommitted)
-        scanned.set()
-        waited.append(wait_until_another_waits_on_a_lock())
-
-    monkeypatch.setattr(picking, "bin_move", move_then_wait_for_the_follow_up)
-
-    def pick() -> PickTask:
-        return picking.pick_scan(tee, bin_code=tee.bin.barcode, item_code=floor.shirt.barcode, actor="picker:p")
-
-    def follow_up() -> set[int]:
-        assert scanned.wait(10)
-        return _follow_up(released)
-
-    picked, routed = run_jobs_together([pick, follow_up])
+    picked, routed, waited = _pick_first_then_follow_up(monkeypatch, tee, released)
 
     # the follow-up waited for the pick, then took the tee line off: the tee just picked goes
     # back to its shelf, nothing is left to pick, and the cap goes to packing alone
@@ -87,23 +67,7 @@ def test_a_pick_of_the_line_holding_the_order_makes_the_follow_up_wait_then_its_
 
 def test_the_follow_up_holding_the_order_makes_a_pick_of_the_line_wait_then_refuses_it(monkeypatch):
     floor, order, fulfillment, tee, released = _tee_line_counted_away(monkeypatch)
-    withdrawn = threading.Event()
-    waited: list[bool] = []
-    real_withdraw = putback.pick_lines_withdraw
-
-    def withdraw_then_wait_for_the_pick(*args, **kwargs):
-        done = real_withdraw(*args, **kwargs)
-        withdrawn.set()
-        waited.append(wait_until_another_waits_on_a_lock())
-        return done
-
-    monkeypatch.setattr(putback, "pick_lines_withdraw", withdraw_then_wait_for_the_pick)
-
-    def pick() -> PickTask:
-        assert withdrawn.wait(10)
-        return picking.pick_scan(tee, bin_code=tee.bin.barcode, item_code=floor.shirt.barcode, actor="picker:p")
-
-    routed, picked = run_jobs_together([lambda: _follow_up(released), pick])
+    picked, routed, waited = _follow_up_first_then_pick(monkeypatch, putback, "pick_lines_withdraw", tee, released)
 
     # the pick waited for the follow-up, then found the tee off the list: nothing moved
     assert routed == {order.pk}, routed

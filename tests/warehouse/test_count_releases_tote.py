@@ -162,30 +162,64 @@ def _follow_up(released: list[int]) -> set[int]:
     return allocations_released(released, reason="count", actor="inventory")
 
 
-@requires_postgres
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_a_first_pick_holding_the_order_makes_the_counts_follow_up_wait_then_its_unit_goes_back(monkeypatch):
-    floor, order, fulfillment, task, released = _one_tee_order_counted_away(monkeypatch)
+def _pick(task: PickTask) -> PickTask:
+    return picking.pick_scan(task, bin_code=task.bin.barcode, item_code=task.sku.barcode, actor="picker:p")
+
+
+def _pick_first_then_follow_up(monkeypatch, task: PickTask, released: list[int]) -> tuple[object, object, list[bool]]:
+    """A scan of `task` holds the order (its unit in the tote, uncommitted) while the count's
+    follow-up starts. Returns the pick's result, the follow-up's, and whether the pick saw the
+    follow-up wait on a lock."""
     scanned = threading.Event()
     waited: list[bool] = []
     real_move = picking.bin_move
 
     def move_then_wait_for_the_follow_up(*args, **kwargs):
-        real_move(*args, **kwargs)  # the tee is in the tote, the fulfillment picking (uncommitted)
+        real_move(*args, **kwargs)
         scanned.set()
         waited.append(wait_until_another_waits_on_a_lock())
 
     monkeypatch.setattr(picking, "bin_move", move_then_wait_for_the_follow_up)
 
-    def pick() -> PickTask:
-        return picking.pick_scan(task, bin_code=task.bin.barcode, item_code=floor.shirt.barcode, actor="picker:p")
-
     def follow_up() -> set[int]:
         assert scanned.wait(10)
         return _follow_up(released)
 
-    picked, routed = run_jobs_together([pick, follow_up])
+    picked, routed = run_jobs_together([lambda: _pick(task), follow_up])
+    return picked, routed, waited
+
+
+def _follow_up_first_then_pick(monkeypatch, owner, withdraw: str, task: PickTask,
+                               released: list[int]) -> tuple[object, object, list[bool]]:
+    """The count's follow-up takes the work off the walk (`owner.<withdraw>`) and holds the
+    order while a scan of `task` starts. Returns the pick's result, the follow-up's, and
+    whether the follow-up saw the pick wait on a lock."""
+    withdrawn = threading.Event()
+    waited: list[bool] = []
+    real_withdraw = getattr(owner, withdraw)
+
+    def withdraw_then_wait_for_the_pick(*args, **kwargs):
+        done = real_withdraw(*args, **kwargs)
+        withdrawn.set()
+        waited.append(wait_until_another_waits_on_a_lock())
+        return done
+
+    monkeypatch.setattr(owner, withdraw, withdraw_then_wait_for_the_pick)
+
+    def pick() -> PickTask:
+        assert withdrawn.wait(10)
+        return _pick(task)
+
+    routed, picked = run_jobs_together([lambda: _follow_up(released), pick])
+    return picked, routed, waited
+
+
+@requires_postgres
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_first_pick_holding_the_order_makes_the_counts_follow_up_wait_then_its_unit_goes_back(monkeypatch):
+    floor, order, fulfillment, task, released = _one_tee_order_counted_away(monkeypatch)
+    picked, routed, waited = _pick_first_then_follow_up(monkeypatch, task, released)
 
     # the follow-up waited for the pick (the order's lock), then saw the fulfillment picking and
     # nothing left in it: cancelled, the tote off the walk, the picked tee listed and booked back
@@ -206,23 +240,8 @@ def test_a_first_pick_holding_the_order_makes_the_counts_follow_up_wait_then_its
 @pytest.mark.django_db(transaction=True)
 def test_the_counts_follow_up_holding_the_order_makes_a_first_pick_wait_then_refuses_it(monkeypatch):
     floor, order, fulfillment, task, released = _one_tee_order_counted_away(monkeypatch)
-    withdrawn = threading.Event()
-    waited: list[bool] = []
-    real_withdraw = warehouse_services.pick_work_withdraw
-
-    def withdraw_then_wait_for_the_pick(*args, **kwargs):
-        rows = real_withdraw(*args, **kwargs)
-        withdrawn.set()
-        waited.append(wait_until_another_waits_on_a_lock())
-        return rows
-
-    monkeypatch.setattr(warehouse_services, "pick_work_withdraw", withdraw_then_wait_for_the_pick)
-
-    def pick() -> PickTask:
-        assert withdrawn.wait(10)
-        return picking.pick_scan(task, bin_code=task.bin.barcode, item_code=floor.shirt.barcode, actor="picker:p")
-
-    routed, picked = run_jobs_together([lambda: _follow_up(released), pick])
+    picked, routed, waited = _follow_up_first_then_pick(monkeypatch, warehouse_services, "pick_work_withdraw", task,
+                                                        released)
 
     # the pick waited for the follow-up, then found its task off the list: nothing moved
     assert routed == {order.pk}, routed
