@@ -59,7 +59,7 @@ def route_order(
         order_id=order.id,
         strategy=strategy,
         allocations=_allocations(p, x),
-        unfilled={p.skus[s]: int(v) for s, v in enumerate(p.qty - x.sum(axis=0)) if v > 0},
+        unfilled={sku: v for sku, v in zip(p.skus, (p.qty - x.sum(axis=0)).tolist(), strict=True) if v > 0},
         cost=breakdown(p, x),
         solve_ms=solve_ms,
         solver_status=status,
@@ -101,9 +101,8 @@ def _validate(strategy: str, options: RoutingOptions) -> None:
 
 
 def _allocations(p: Problem, x: np.ndarray) -> tuple[Allocation, ...]:
-    return tuple(
-        Allocation(p.locations[i].code, p.skus[s], int(x[i, s])) for i in range(p.n) for s in range(p.k) if x[i, s] > 0
-    )
+    return tuple(Allocation(loc.code, sku, units) for loc, row in zip(p.locations, x.tolist(), strict=True)
+                 for sku, units in zip(p.skus, row, strict=True) if units > 0)
 
 
 def _solve(p: Problem, strategy: str, options: RoutingOptions) -> tuple[np.ndarray, str, list[RulePlan]]:

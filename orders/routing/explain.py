@@ -12,6 +12,7 @@ although it was dearer. With a rate card (shipping_fn) deltas use its linear pro
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -20,6 +21,7 @@ from orders.routing.heuristics import RulePlan, plan_cost
 from orders.routing.models import RULE_NAMES, CandidateReport
 from orders.routing.optimal import extension_costs
 from orders.routing.problem import Problem
+from orders.routing.small import cost_deltas_small, fits
 
 RULE_WORDS = {
     "fill": "plans with it fill fewer units",
@@ -34,8 +36,13 @@ RULE_WORDS = {
 
 def cost_deltas(p: Problem, x: np.ndarray) -> np.ndarray:
     """Per eligible location: cheapest add-or-swap plan with it, minus the chosen plan."""
-    chosen = [int(i) for i in np.flatnonzero(x.sum(axis=1) > 0)]
     base = plan_cost(p, x)
+    return cost_deltas_small(p, x, base) if fits(p) else cost_deltas_batched(p, x, base)
+
+
+def cost_deltas_batched(p: Problem, x: np.ndarray, base: float) -> np.ndarray:
+    """`cost_deltas` priced in numpy batches (for problems too large for `small.py`)."""
+    chosen = [int(i) for i in np.flatnonzero(x.sum(axis=1) > 0)]
     free = np.array([i for i in range(p.n) if i not in chosen], dtype=np.int64)
     best = np.full(p.n, np.inf)
     if len(free) == 0:
@@ -48,8 +55,8 @@ def cost_deltas(p: Problem, x: np.ndarray) -> np.ndarray:
     return best - base
 
 
-def _units_text(p: Problem, row: np.ndarray) -> str:
-    parts = [f"{p.skus[s]} x{int(row[s])}" for s in range(p.k) if row[s] > 0]
+def _units_text(p: Problem, row: list[int]) -> str:
+    parts = [f"{sku} x{units}" for sku, units in zip(p.skus, row, strict=True) if units > 0]
     return "ships " + ", ".join(parts)
 
 
@@ -87,16 +94,17 @@ def explain(
     p: Problem, x: np.ndarray, strategy: str, pool: Sequence[RulePlan] = (), rules: Sequence[str] = ()
 ) -> tuple[CandidateReport, ...]:
     """Reports for every candidate: chosen first, then eligible by delta, then screened out."""
-    deltas = cost_deltas(p, x) if p.n else np.zeros(0)
+    deltas = cost_deltas(p, x).tolist() if p.n else []
     details = rule_details(p, pool, rules) if strategy == "rules" else {}
     chosen, losers = [], []
+    rows, kms = x.tolist(), p.km.tolist()
     for i, loc in enumerate(p.locations):
-        km = round(float(p.km[i]), 3) if p.distance_known else None
-        if x[i].any():
-            text = _units_text(p, x[i]) if p.distance_known else f"{_units_text(p, x[i])}; {UNKNOWN_DISTANCE}"
+        km = round(kms[i], 3) if p.distance_known else None
+        if any(rows[i]):
+            text = _units_text(p, rows[i]) if p.distance_known else f"{_units_text(p, rows[i])}; {UNKNOWN_DISTANCE}"
             chosen.append(CandidateReport(loc.code, "chosen", text, km=km))
             continue
-        delta = float(deltas[i]) if np.isfinite(deltas[i]) else None
+        delta = deltas[i] if math.isfinite(deltas[i]) else None
         reason, text = _loser_text(strategy, delta or 0.0, details.get(i), p.distance_known)
         if delta is None:
             text = "cannot be added: the plan already uses the maximum number of shipments"

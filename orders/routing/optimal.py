@@ -23,6 +23,11 @@ prove the optimum within 1 s, and HiGHS / SCIP / CBC (OR-Tools linear solver) to
   holders, so every set is visited once). Each node prices all its one- and
   two-location extensions in numpy batches and prunes with the bounds above.
 
+* A small problem (at most 12 eligible locations and 12 lines, a store network's usual
+  order) first gets the root in plain Python (`small.py`): at that size numpy's per-call
+  overhead is most of the time. When one or two locations are proven to suffice, that is
+  the answer; otherwise the search below runs as usual.
+
 The answer is optimal to ~1e-9 cost units when the search completes (status
 "optimal"). On the time limit the best plan found so far is returned (status
 "time_limit"): at worst the local optimum that seeded the search.
@@ -38,6 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from orders.routing.problem import EPS, Problem
+from orders.routing.small import fits, solve_small
 
 PAIR_LIMIT = 4_000_000  # pairs x lines x price levels priced in one numpy batch
 
@@ -453,5 +459,10 @@ class BranchAndBound:
 
 
 def solve_exact(p: Problem, time_limit_ms: float) -> SearchResult:
-    """Run the branch and bound; see the module docstring."""
+    """Run the branch and bound; see the module docstring. A small problem is first tried in
+    plain Python (`small.py`), which settles most orders of a store network at the root."""
+    if fits(p):
+        found = solve_small(p)
+        if found is not None:
+            return SearchResult(found[0], found[1], "optimal", 0)
     return BranchAndBound(p, time_limit_ms).run()
