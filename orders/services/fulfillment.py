@@ -48,10 +48,13 @@ class PackageInput:
 
 
 def fulfillment_lock(fulfillment_id: int) -> Fulfillment:
-    """Lock the order, then the fulfillment (always in that order)."""
+    """Lock the order, then the fulfillment (always in that order). Only those two rows: the
+    location read with them is not locked (`of`), so other orders' work at the location, and
+    rows that refer to it (a delivery booked in, a reservation), do not wait for this one."""
     order_id = Fulfillment.objects.values_list("order_id", flat=True).get(pk=fulfillment_id)
     Order.objects.select_for_update().filter(pk=order_id).first()
-    return Fulfillment.objects.select_for_update().select_related("order", "location").get(pk=fulfillment_id)
+    return (Fulfillment.objects.select_for_update(of=("self",)).select_related("order", "location")
+            .get(pk=fulfillment_id))
 
 
 def _transition(fulfillment: Fulfillment, allowed: set[str], new: str, action: str, *, actor: str,
