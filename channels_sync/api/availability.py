@@ -78,6 +78,12 @@ _FEEDS: ProcessCache[list[_ChannelFeedRow]] = ProcessCache(
     _every_feed, ttl=5.0, models=[SalesChannel], m2m=[SalesChannel.feeding_locations.through])
 
 
+def feeding_location_ids(channel_id: int) -> frozenset[int] | None:
+    """The channel's feeding locations (None: every active location), from the per-process
+    copy: placement and routing ask for every order (`orders.services.selling`)."""
+    return next((row.feed.location_ids for row in _FEEDS.get() if row.pk == channel_id), None)
+
+
 def channel_feeds(*, pk: int | None = None, code: str | None = None, active_only: bool = False) -> list[ChannelFeed]:
     """Feeds of the channels with that pk or code (or every active one), by code."""
 

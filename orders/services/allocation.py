@@ -16,6 +16,7 @@ from inventory.selectors import StockRow
 from omnichannel.inserts import insert_all_together
 from omnichannel.instances import new
 from orders.models import Allocation, Fulfillment, Order, OrderLine
+from orders.services.selling import selling_locations
 from orders.sourcing import Candidate, Plan, plan_nearest
 
 RESERVATION_REFERENCE = "order_line"
@@ -30,9 +31,13 @@ def destination_of(order: Order) -> tuple[float, float] | None:
 
 
 def candidate_locations(order: Order, exclude: Iterable[int] = ()) -> dict[int, Location]:
+    """The locations that can serve the order's delivery method and sell for its channel
+    (`selling.py`), less `exclude`."""
     serving = inventory_selectors.locations_serving(order.delivery_method, order.pickup_location_id)
     excluded = set(exclude)
-    return {loc.pk: loc for loc in serving if loc.pk not in excluded}
+    selling = selling_locations(order.channel_id)
+    return {loc.pk: loc for loc in serving
+            if loc.pk not in excluded and (selling is None or loc.pk in selling)}
 
 
 def candidates_with_stock(order: Order, sku_ids: set[int], locations: dict[int, Location],
