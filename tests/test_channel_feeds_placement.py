@@ -8,6 +8,7 @@ ships whole from ST2."""
 from __future__ import annotations
 
 import pytest
+from django.db import transaction
 
 from inventory.models import Reservation, StockLevel
 from orders.models import Order
@@ -114,3 +115,22 @@ def test_a_rejection_routes_again_among_the_channels_locations_only(network, web
     other.refresh_from_db()
     assert other.status == "backordered"  # held, visibly, rather than sold from elsewhere
     assert not other.fulfillments.exclude(pk=lone.pk).exists()
+
+
+def test_a_backorder_waits_for_stock_at_its_channels_locations(network, marketplace, marketplace_client):
+    from inventory.services import stock_receive
+    from orders.tasks import reroute_backordered
+
+    marketplace.feeding_locations.set([network["ST1"]])
+    order = placed(post(marketplace_client, ship_order(("TEE-WHT-M", 1))))
+    decisions = order.routing_decisions.count()
+    with transaction.atomic():  # shirts arrive at the DC: not the channel's
+        stock_receive(sku=network["shirt"], location=network["WH1"], quantity=5, actor="test")
+    assert reroute_backordered() == 0
+    assert order.routing_decisions.count() == decisions  # not tried again for stock it cannot sell
+    with transaction.atomic():
+        stock_receive(sku=network["shirt"], location=network["ST1"], quantity=1, actor="test")
+    assert reroute_backordered() == 1
+    order.refresh_from_db()
+    assert order.status == "allocated"
+    assert set(order.fulfillments.values_list("location__code", flat=True)) == {"ST1"}

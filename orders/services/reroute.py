@@ -14,6 +14,7 @@ from inventory import selectors as inventory_selectors
 from orders import events
 from orders.models import Allocation, Fulfillment, Order, OrderLine
 from orders.services import capacity
+from orders.services.allocation import candidate_locations
 from orders.services.fulfillment import fulfillment_mark_picked
 from orders.services.status import refresh_order_status
 from warehouse import services as warehouse_services
@@ -145,12 +146,13 @@ def stale_pending_fulfillments(older_than: timedelta, limit: int = 200) -> list[
 
 
 def has_stock_for_backorder(order: Order) -> bool:
-    """Some eligible location now has one of the order's missing SKUs available."""
+    """Some eligible location (one that serves the order's delivery method and sells for its
+    channel) now has one of the order's missing SKUs available."""
     skus = set(OrderLine.objects.filter(order=order, backordered_quantity__gt=0).values_list("sku_id", flat=True))
     if not skus:
         return False
-    locations = inventory_selectors.locations_for_method(order.delivery_method, order.pickup_location_id)
-    return bool(inventory_selectors.stock_rows(skus, locations.values_list("pk", flat=True)))
+    locations = candidate_locations(order)
+    return bool(locations) and bool(inventory_selectors.stock_rows(skus, locations.keys()))
 
 
 def backordered_orders(limit: int = 500) -> list[Order]:
