@@ -86,3 +86,15 @@ def test_an_order_with_a_keepable_promise_is_not_flagged(network, channel_client
     order = Order.objects.get(number=number)
     assert order.at_risk_reason == "" and not order.events.filter(type="order.at_risk").exists()
     assert dt.datetime.fromisoformat(order.routing_decisions.get().inputs["deadline"]) == deadline
+
+
+def test_a_channel_is_promised_only_what_its_feeding_locations_can_do(network, web_channel, channel_client,
+                                                                     ops_client, monkeypatch):
+    tuesday = dt.datetime(2026, 12, 1, 10, 0, tzinfo=AMS)
+    web_channel.feeding_locations.set([network["ST2"], network["WH1"]])  # not ST1, the same-day store
+    options = options_at(channel_client, monkeypatch, tuesday)
+    assert "ship:omnipost-sameday" not in options
+    assert [o for o in options if o.startswith("pickup:")] == ["pickup:ST2"]
+    assert set(options["ship:omnipost-standard"]["locations"]) <= {"ST2", "WH1"}
+    staff = options_at(ops_client, monkeypatch, tuesday)  # staff see the whole network
+    assert {"ship:omnipost-sameday", "pickup:ST1", "pickup:ST2"} <= set(staff)

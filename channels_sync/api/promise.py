@@ -10,7 +10,6 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from channels_sync.models import SalesChannel
 from inventory.errors import UnknownSku
 from omnichannel.permissions import IsChannelOrStaff, Principal, principal_of
 from orders.services.promise_service import PRICE_BASES, promise_options
@@ -79,14 +78,10 @@ class PromiseApi(APIView):
                 first_lines.append(index)
             cart[line["sku"]] = cart.get(line["sku"], 0) + line["quantity"]
         principal = cast(Principal, principal_of(request))  # IsChannelOrStaff: a principal
-        codes = None
-        if principal.is_channel:
-            fed_by = list(SalesChannel.objects.get(pk=cast(int, principal.channel_id)).feeding_locations.values_list(
-                "code", flat=True))
-            codes = fed_by or None  # none configured: every active location feeds the channel
-        try:
+        try:  # a channel is promised only what its feeding locations can do (staff: every location)
             options = promise_options(cart=cart, lat=values["latitude"], lng=values["longitude"],
-                                      pickup_radius_km=values["pickup_radius_km"], location_codes=codes)
+                                      pickup_radius_km=values["pickup_radius_km"],
+                                      channel_id=principal.channel_id if principal.is_channel else None)
         except UnknownSku as exc:
             # `cart[i]` there counts distinct codes; the caller's cart may repeat one before it
             if (found := re.fullmatch(r"cart\[(\d+)\]\.sku", exc.field or "")) and int(found[1]) < len(first_lines):

@@ -29,6 +29,7 @@ from orders.promise import (
     promise,
 )
 from orders.services.capacity import orders_today
+from orders.services.selling import selling_locations
 from transport import selectors as transport_selectors
 
 MAX_CART_LINES = 100
@@ -62,9 +63,10 @@ def network_for(sku_ids: dict[int, str], locations: list[Location]) -> list[Prom
 
 
 def promise_options(*, cart: dict[str, int], lat: float | None, lng: float | None, now: datetime | None = None,
-                    pickup_radius_km: float = 15.0, location_codes: list[str] | None = None) -> list[PromiseOption]:
+                    pickup_radius_km: float = 15.0, channel_id: int | None = None) -> list[PromiseOption]:
     """The options a checkout shows for `cart` (SKU code or barcode -> qty) to (lat, lng);
-    without both coordinates, as the module says."""
+    without both coordinates, as the module says. `channel_id`: only from the locations that
+    sell for that channel (`selling.py`), as its orders will be placed and routed."""
     if not cart:
         raise ValidationFailed("The cart is empty.", field="cart")
     if len(cart) > MAX_CART_LINES:
@@ -78,8 +80,9 @@ def promise_options(*, cart: dict[str, int], lat: float | None, lng: float | Non
         by_code[skus[code].code] = by_code.get(skus[code].code, 0) + qty
     weight = sum(skus[code].weight_grams * qty for code, qty in cart.items())
     locations = list(Location.objects.filter(is_active=True))
-    if location_codes is not None:
-        locations = [loc for loc in locations if loc.code in set(location_codes)]
+    selling = selling_locations(channel_id) if channel_id is not None else None
+    if selling is not None:
+        locations = [loc for loc in locations if loc.pk in selling]
     network = network_for({s.pk: s.code for s in skus.values()}, locations)
     services = [PromiseService(code=s.code, name=s.name, transit_days=s.transit_days, cutoff=s.cutoff_time,
                                is_same_day=s.is_same_day, max_distance_km=s.max_distance_km)
