@@ -80,21 +80,11 @@ def skus_with_stock(codes: Iterable[str],
     return found, stock
 
 
-def locations_for_method(method: str, pickup_location_id: int | None = None) -> QuerySet[Location]:
-    qs = Location.objects.filter(is_active=True)
-    if method == "pickup":
-        if pickup_location_id is None:
-            return qs.none()
-        return qs.filter(pk=pickup_location_id, can_pickup=True)
-    if method == "same_day":
-        return qs.filter(can_same_day=True)
-    return qs.filter(can_ship=True)
-
-
 def locations_serving(method: str, pickup_location_id: int | None = None) -> list[Location]:
-    """`locations_for_method` from the per-process copy of active locations (_LOCATION_ROWS):
-    one query less per order placed and per routing. The instances are shared: read them,
-    never change or save them."""
+    """The active locations that can serve a delivery method (for pickup: the pickup location,
+    if it offers pickup), from the per-process copy of active locations (_LOCATION_ROWS): one
+    query less per order placed and per routing. The instances are shared: read them, never
+    change or save them."""
     rows = _LOCATION_ROWS.get()
     if method == "pickup":
         if pickup_location_id is None:

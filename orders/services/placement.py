@@ -29,7 +29,7 @@ from orders.models import DeliveryMethod, Order, OrderLine
 from orders.services.allocation import plan_for, plan_rows, take_plan
 from orders.services.inputs import CURRENCIES, ChannelContext, OrderInput
 from orders.services.numbers import new_order_number
-from orders.services.selling import selling_locations
+from orders.services.selling import sells_at
 
 MAX_LINES = 200
 PLACEMENT_ATTEMPTS = 4
@@ -97,11 +97,6 @@ def _validate(data: OrderInput) -> tuple[dict[str, Sku], Location | None, list[S
     return skus, pickup, stock if stock_at is not None else None
 
 
-def _sells_for(location: Location, channel_id: int) -> bool:
-    selling = selling_locations(channel_id)
-    return selling is None or location.pk in selling
-
-
 _UNREAD: Any = object()
 
 
@@ -165,7 +160,7 @@ def order_place(data: OrderInput, ctx: ChannelContext, *, existing_id: int | Non
     if existing is not None:
         return existing, False
     skus, pickup, stock = _validate(data)
-    if pickup is not None and not _sells_for(pickup, ctx.channel_id):
+    if pickup is not None and not sells_at(ctx.channel_id, pickup.pk):
         raise PickupNotPossible(f"{pickup.name} does not sell for this channel: collect the order at one of the "
                                 f"channel's locations.", field="pickup_location")
     prices, total = _priced(data, skus)

@@ -29,3 +29,8 @@ def selling_locations_register(reader: Reader) -> None:
 def selling_locations(channel_id: int) -> frozenset[int] | None:
     """The ids of the locations that may sell for the channel; None: every location."""
     return None if _reader is None else _reader(channel_id)
+
+
+def sells_at(channel_id: int, location_id: int) -> bool:
+    selling = selling_locations(channel_id)
+    return selling is None or location_id in selling
