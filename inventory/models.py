@@ -163,7 +163,8 @@ class StockMovement(models.Model):
         DAMAGED = "damaged"
         QUALITY_CONTROL = "quality_control"
 
-    stock_level = models.ForeignKey(StockLevel, on_delete=models.PROTECT, related_name="movements")
+    # Indexed by (stock_level, state) below, which serves lookups by stock level too.
+    stock_level = models.ForeignKey(StockLevel, on_delete=models.PROTECT, related_name="movements", db_index=False)
     state = models.CharField(max_length=16, choices=State.choices)
     delta = models.IntegerField()
     reason = models.CharField(max_length=32)

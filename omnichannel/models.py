@@ -10,7 +10,7 @@ class OutboxEvent(models.Model):
     Dispatched after commit by Celery; a periodic sweep re-dispatches any event whose
     `dispatched_at` is still empty. Handlers are idempotent (at-least-once delivery)."""
 
-    type = models.CharField(max_length=64, db_index=True)
+    type = models.CharField(max_length=64)  # indexed in Meta: no prefix-search twin
     aggregate_type = models.CharField(max_length=32)
     aggregate_id = models.CharField(max_length=64)
     payload = models.JSONField(default=dict)
@@ -21,6 +21,7 @@ class OutboxEvent(models.Model):
 
     class Meta:
         indexes = [
+            models.Index(fields=["type"], name="outbox_type"),
             models.Index(fields=["aggregate_type", "aggregate_id"]),
             models.Index(fields=["created_at"], name="outbox_pending_idx",
                          condition=models.Q(dispatched_at__isnull=True)),

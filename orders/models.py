@@ -40,7 +40,7 @@ class Order(models.Model):
         PICKED_UP = "picked_up", "Picked up"
         CANCELLED = "cancelled", "Cancelled"
 
-    number = models.CharField(max_length=20, unique=True)
+    number = models.CharField(max_length=20)  # unique: Meta.constraints (no prefix-search index)
     # Indexed by (channel, placed_at) below, which serves lookups by channel too.
     channel = models.ForeignKey("channels_sync.SalesChannel", on_delete=models.PROTECT, related_name="orders",
                                 db_index=False)
@@ -52,7 +52,7 @@ class Order(models.Model):
     contact_email = models.EmailField(blank=True)
     contact_phone = models.CharField(max_length=20, blank=True, help_text="E.164")
     contact_name = models.CharField(max_length=200, blank=True)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PLACED, db_index=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PLACED)
     delivery_method = models.CharField(max_length=10, choices=DeliveryMethod.choices)
     ship_name = models.CharField(max_length=200, blank=True)
     ship_line1 = models.CharField(max_length=200, blank=True)
@@ -75,6 +75,7 @@ class Order(models.Model):
 
     class Meta:
         constraints = [
+            models.UniqueConstraint(fields=["number"], name="order_number_unique"),
             models.UniqueConstraint(fields=["channel", "external_id"], condition=Q(external_id__isnull=False),
                                     name="one_order_per_channel_external_id"),
             models.CheckConstraint(
@@ -84,8 +85,13 @@ class Order(models.Model):
                 condition=Q(delivery_method="pickup") | ~Q(ship_line1=""),
                 name="shipped_order_has_address"),
         ]
-        # A channel's newest orders first (its order list) without sorting all of its orders.
-        indexes = [models.Index(fields=["channel", "placed_at", "id"], name="order_channel_placed")]
+        # A channel's newest orders first (its order list) without sorting all of its orders; the
+        # orders in one status oldest first (backorders retried in order, ops' lists by status).
+        # Declared here rather than `unique=True` / `db_index=True` on the fields, which on
+        # Postgres add a second, `varchar_pattern_ops` index to each for LIKE 'prefix%' queries
+        # that nothing runs: one more index written by every order insert and status change.
+        indexes = [models.Index(fields=["channel", "placed_at", "id"], name="order_channel_placed"),
+                   models.Index(fields=["status", "placed_at"], name="order_status_placed")]
         ordering = ["-placed_at"]
 
     def __str__(self) -> str:
@@ -93,7 +99,8 @@ class Order(models.Model):
 
 
 class OrderLine(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    # Indexed by the (order, line_number) constraint below, which serves lookups by order too.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", db_index=False)
     line_number = models.PositiveSmallIntegerField()
     sku = models.ForeignKey("inventory.Sku", on_delete=models.PROTECT, related_name="order_lines")
     quantity = models.PositiveIntegerField()
@@ -134,11 +141,11 @@ class Fulfillment(models.Model):
     PICKING_FINISHED = frozenset({Status.PICKED, Status.PACKED, Status.READY_FOR_PICKUP})
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="fulfillments")
-    number = models.CharField(max_length=30, unique=True)
+    number = models.CharField(max_length=30)  # unique: Meta.constraints
     # Indexed by (location, created_at) below, which serves lookups by location too.
     location = models.ForeignKey("inventory.Location", on_delete=models.PROTECT, related_name="fulfillments",
                                  db_index=False)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     carrier_service = models.ForeignKey("transport.CarrierService", null=True, blank=True,
                                         on_delete=models.PROTECT, related_name="+")
     shipment = models.OneToOneField("transport.Shipment", null=True, blank=True, on_delete=models.PROTECT,
@@ -153,9 +160,12 @@ class Fulfillment(models.Model):
 
     class Meta:
         ordering = ["pk"]
+        constraints = [models.UniqueConstraint(fields=["number"], name="fulfillment_number_unique")]
         # Routing counts each candidate location's fulfillments of today (daily capacity):
-        # without this it reads every fulfillment the location ever had.
-        indexes = [models.Index(fields=["location", "created_at"], name="fulfillment_location_day")]
+        # without this it reads every fulfillment the location ever had. Number and status as
+        # on Order: no prefix-search twins.
+        indexes = [models.Index(fields=["location", "created_at"], name="fulfillment_location_day"),
+                   models.Index(fields=["status"], name="fulfillment_status")]
 
     def __str__(self) -> str:
         return self.number

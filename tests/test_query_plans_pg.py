@@ -70,3 +70,53 @@ def test_a_small_channels_order_list_reads_its_newest_orders_by_index_not_everyo
     plan = _plan(listing)
     assert "order_channel_placed" in plan, plan
     assert "Sort" not in plan, plan  # the rows come in order from the index
+
+
+def test_backorder_retries_read_the_oldest_backorders_by_index_not_every_order(network, web_channel):
+    from orders.services.routing import backordered_orders
+
+    customer = Customer.objects.create(email="backorders@example.com")
+    Order.objects.bulk_create(
+        Order(number=f"OC-B{i:06d}", channel=web_channel, customer=customer, delivery_method="ship",
+              status=Order.Status.BACKORDERED if i % 200 == 0 else Order.Status.DELIVERED,
+              ship_line1="Damrak 1", ship_city="Amsterdam", ship_country="NL")
+        for i in range(8000))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE orders_order")
+
+    with CaptureQueriesContext(connection) as ctx:
+        ids = list(backordered_orders(limit=10))
+
+    oldest = list(Order.objects.filter(status=Order.Status.BACKORDERED).order_by("placed_at", "pk")
+                  .values_list("pk", flat=True)[:10])
+    assert ids == oldest
+    plan = _plan(ctx.captured_queries[-1]["sql"])
+    assert "order_status_placed" in plan, plan
+    assert "Sort" not in plan and "Seq Scan" not in plan, plan
+
+
+# The tables every order writes rows to (and updates, as it moves): each of their indexes is
+# written with every row, so none may be one another index already serves.
+HOT_TABLES = ["orders_order", "orders_orderline", "orders_fulfillment", "orders_allocation",
+              "orders_orderevent", "inventory_reservation", "inventory_stockmovement", "kernel_outboxevent",
+              "channels_sync_inboundmessage", "kernel_idempotencyrecord", "orders_customernotification"]
+
+
+def test_the_tables_each_order_writes_carry_no_index_another_already_serves():
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT t.relname, i.relname, x.indisunique, x.indpred IS NOT NULL,
+                   array(SELECT a.attname FROM unnest(x.indkey) WITH ORDINALITY k(attnum, n)
+                         JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum ORDER BY k.n),
+                   pg_get_indexdef(x.indexrelid)
+            FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+            WHERE t.relname = ANY(%s)""", [HOT_TABLES])
+        rows = cursor.fetchall()
+    assert {r[0] for r in rows} == set(HOT_TABLES)  # every table named exists (a rename fails here)
+    twins = [r[1] for r in rows if "pattern_ops" in r[5]]
+    assert twins == [], f"prefix-search (LIKE 'x%') indexes nothing queries: {twins}"
+    # A plain index on columns that lead another index of its table is served by that one.
+    covered = [(r[0], r[1], o[1]) for r in rows for o in rows
+               if r[0] == o[0] and r[1] != o[1] and not r[2] and not r[3] and not o[3]
+               and len(r[4]) < len(o[4]) and o[4][:len(r[4])] == r[4]]
+    assert covered == [], f"indexes another index of the table already serves: {covered}"
