@@ -508,12 +508,14 @@ def profile_summary(path: Path) -> list[str]:
 # --- the database and the services --------------------------------------------------
 
 
-def wal_syncs(url: str) -> int | None:
-    """The server's count of WAL flushes to disk (pg_stat_wal, Postgres 14+), or None."""
+def wal_counts(url: str) -> tuple[int, int, int] | None:
+    """The server's WAL flushes to disk, WAL bytes and full-page images written so far
+    (pg_stat_wal, Postgres 14+), or None."""
     try:
-        return int(db_query(url, "SELECT wal_sync FROM pg_stat_wal")[0][0])
+        ((syncs, size, images),) = db_query(url, "SELECT wal_sync, wal_bytes, wal_fpi FROM pg_stat_wal")
     except Exception:  # noqa: BLE001 - an older server: the line is left out
         return None
+    return int(syncs), int(size), int(images)
 
 
 def db_query(url: str, sql: str, params: tuple = ()) -> list[tuple]:
@@ -814,7 +816,7 @@ def main(argv: list[str] | None = None) -> int:
         def window_start() -> None:
             marks["cpu0"] = cpu_snapshot(roots, args.db)
             marks["routed0"] = db_query(db_url, "SELECT count(*) FROM orders_routingdecision")[0][0]
-            marks["wal0"] = wal_syncs(db_url)
+            marks["wal0"] = wal_counts(db_url)
             if args.py_spy:
                 for name, pid in (("gunicorn", web.pid), ("celery", worker.pid if worker else None)):
                     if pid is not None:
@@ -827,7 +829,7 @@ def main(argv: list[str] | None = None) -> int:
         def window_end() -> None:
             marks["cpu1"] = cpu_snapshot(roots, args.db)
             marks["routed1"] = db_query(db_url, "SELECT count(*) FROM orders_routingdecision")[0][0]
-            marks["wal1"] = wal_syncs(db_url)
+            marks["wal1"] = wal_counts(db_url)
 
         before = progress(db_url, args.redis)
         mode = f"open loop at {args.rate:g} orders/s" if args.rate else "closed loop"
@@ -853,9 +855,11 @@ def main(argv: list[str] | None = None) -> int:
             for line in cpu_report(marks["cpu0"], marks["cpu1"], results.ok, routed_in_window):  # type: ignore[arg-type]
                 log(line)
             if marks.get("wal0") is not None and marks.get("wal1") is not None and results.ok:
-                syncs = int(marks["wal1"]) - int(marks["wal0"])  # type: ignore[call-overload]
+                syncs, size, images = (b - a for a, b in zip(marks["wal0"], marks["wal1"], strict=True))  # type: ignore[call-overload]
                 log(f"postgres: {syncs} WAL flushes to disk during the window, {syncs / results.ok:.2f} per order placed "
-                    "(the whole server: commits wait for them)")
+                    "(the whole server: commits wait for them); WAL "
+                    f"{size / results.ok / 1024:.1f} kB per order, {images / results.ok:.2f} full-page images (a page's "
+                    "first change after a checkpoint: 8 kB each, before compression)")
         for name, profiler, out in profilers:
             try:
                 profiler.wait(timeout=30)
