@@ -23,3 +23,14 @@ def pickup_order(location: str, *lines: tuple[str, int], email: str = "sam@examp
     return {"delivery_method": "pickup", "pickup_location": location,
             "customer": {"email": email, "name": "Sam Jansen"},
             "lines": [{"sku": sku, "quantity": qty} for sku, qty in lines]}
+
+
+def json_paths(value, prefix=()):
+    """Every path (keys and indexes) into a JSON value, the value itself (()) first."""
+    yield prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from json_paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from json_paths(item, (*prefix, index))

@@ -22,7 +22,7 @@ from inventory.checks import inventory_violations
 from inventory.models import Reservation, StockLevel, StockMovement
 from omnichannel.models import OutboxEvent
 from orders.models import Customer, Order
-from tests.payloads import pickup_order, ship_order
+from tests.payloads import json_paths, pickup_order, ship_order
 
 pytestmark = pytest.mark.django_db
 
@@ -39,24 +39,13 @@ JSON = st.recursive(SCALARS, lambda inner: st.one_of(
     st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)), max_leaves=12)
 
 
-def _paths(value, prefix=()):
-    """Every path (keys and indexes) into a JSON value."""
-    yield prefix
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _paths(item, (*prefix, index))
-
-
 def _mutate(draw, base):
     """The base body, broken 1-3 times: a value replaced, a key dropped, an unknown key added."""
     body = copy.deepcopy(base)
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
         if not isinstance(body, dict):
             break
-        path = draw(st.sampled_from(list(_paths(body))))
+        path = draw(st.sampled_from(list(json_paths(body))))
         action = draw(st.sampled_from(["replace", "replace", "drop", "add"]))
         if not path:
             if action == "replace":

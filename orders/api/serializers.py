@@ -148,15 +148,19 @@ class OrderIn(SharedFields, serializers.Serializer):
         return code
 
     def to_input(self) -> OrderInput:
-        data = self.validated_data
-        customer = data["customer"]
-        address = AddressInput(**data["address"]) if data.get("address") else None
-        return OrderInput(
-            delivery_method=data["delivery_method"], email=customer.get("email"), phone=customer.get("phone"),
-            customer_name=customer.get("name", ""), external_id=data.get("external_id") or None, address=address,
-            pickup_location=data.get("pickup_location"), currency=data["currency"],
-            promise_option=data["promise_option"], promised_by=data["promised_by"],
-            lines=[LineInput(line["sku"], line["quantity"], line["unit_price"]) for line in data["lines"]])
+        return order_input(self.validated_data)
+
+
+def order_input(data: dict) -> OrderInput:
+    """The service's input from `OrderIn`'s validated data (or `fast_input.validated`'s)."""
+    customer = data["customer"]
+    address = AddressInput(**data["address"]) if data.get("address") else None
+    return OrderInput(
+        delivery_method=data["delivery_method"], email=customer.get("email"), phone=customer.get("phone"),
+        customer_name=customer.get("name", ""), external_id=data.get("external_id") or None, address=address,
+        pickup_location=data.get("pickup_location"), currency=data["currency"],
+        promise_option=data["promise_option"], promised_by=data["promised_by"],
+        lines=[LineInput(line["sku"], line["quantity"], line["unit_price"]) for line in data["lines"]])
 
 
 class LineOut(SharedFields, serializers.ModelSerializer):
