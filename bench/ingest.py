@@ -34,6 +34,7 @@ import contextlib
 import itertools
 import json
 import os
+import platform
 import random
 import re
 import secrets
@@ -656,7 +657,20 @@ def machine_line() -> str:
             total += i
         best = min(best, time.process_time() - started)
     return (f"machine: {model}, {os.cpu_count()} cores; reference loop (1M Python additions, best of 5) "
-            f"{best * 1000:.0f} ms of CPU")
+            f"{best * 1000:.0f} ms of CPU; {interpreter()}")
+
+
+def interpreter() -> str:
+    """Which CPython runs the servers, and whether its core is a shared libpython (as in a
+    pyenv build without PGO, about 12% more instructions an order than Debian's statically
+    linked PGO/LTO build: docs/benchmarks.md)."""
+    shared = ""
+    with contextlib.suppress(OSError):
+        shared = next((line.split()[-1] for line in Path("/proc/self/maps").read_text().splitlines()
+                       if "/libpython3" in line), "")
+    base = getattr(sys, "_base_executable", sys.executable)
+    return (f"Python {platform.python_version()} from {base}, "
+            + (f"core in a shared {Path(shared).name}" if shared else "core linked into the executable"))
 
 
 def percentile(sorted_values: list[float], pct: float) -> float:

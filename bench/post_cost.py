@@ -184,6 +184,9 @@ def _measure(args, post, backend) -> None:
     if args.under_callgrind:
         _callgrind(False)
         return  # the count is printed by the parent, from valgrind's summary
+    import ingest
+
+    print(ingest.interpreter())
     print(f"{args.posts} orders after {args.warmup} warm-up: {wall / args.posts * 1000:.2f} ms wall, "
           f"{cpu / args.posts * 1000:.2f} ms CPU each{' (under cProfile)' if profiler else ''}, "
           f"Postgres {pg / args.posts * 1000:.2f} ms CPU each; one {part}")
