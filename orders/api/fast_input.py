@@ -198,6 +198,8 @@ def _nested(serializer: serializers.Serializer) -> Check:
     parts = []
     for name, field in serializer.fields.items():
         if field.read_only:
+            if field.default is not empty:  # DRF adds it to what the validators see
+                raise _Unsupported(f"{name}: a read-only field with a default")
             continue
         if field.source != name or field.source_attrs != [name]:
             raise _Unsupported(f"{name}: a field with another source")
