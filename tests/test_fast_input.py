@@ -216,6 +216,12 @@ def test_a_field_of_an_unknown_kind_switches_it_off():
     class WithContext(serializers.Serializer):
         sku = serializers.CharField(validators=[NeedsField()])
 
+    class ChoiceWithContext(serializers.Serializer):
+        method = serializers.ChoiceField(choices=["ship"], validators=[NeedsField()])
+
+    class PriceWithContext(serializers.Serializer):
+        price = serializers.DecimalField(max_digits=6, decimal_places=2, validators=[NeedsField()])
+
     class WithReadOnlyDefault(serializers.Serializer):
         sku = serializers.CharField()
         source_system = serializers.CharField(read_only=True, default="web")
@@ -224,7 +230,7 @@ def test_a_field_of_an_unknown_kind_switches_it_off():
         sku = serializers.CharField(max_length=64)
         quantity = serializers.IntegerField(min_value=1)
 
-    for unknown in (WithUrl(), WithContext(), WithReadOnlyDefault()):
+    for unknown in (WithUrl(), WithContext(), ChoiceWithContext(), PriceWithContext(), WithReadOnlyDefault()):
         with pytest.raises(fast_input._Unsupported):
             fast_input._nested(unknown)
     assert fast_input._nested(Plain())({"sku": " A-1 ", "quantity": 3}) == {"sku": "A-1", "quantity": 3}

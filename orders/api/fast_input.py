@@ -51,19 +51,21 @@ class _Unsupported(Exception):
 
 
 _SKIP = object()  # a field left out of the validated data (DRF's SkipField)
+_CHECK = object()  # a value present and not null: the field's check decides it
 _STANDARD = (MaxLengthValidator, MinLengthValidator, MaxValueValidator, MinValueValidator,
              ProhibitNullCharactersValidator, ProhibitSurrogateCharactersValidator)
 
 Check = Callable[[Any], Any]
 
 
-def _extra_validators(field) -> list[Callable[[Any], Any]]:
-    """The field's validators beyond its own length, range and character checks (which the
-    compiled check makes itself): run as they are. One that needs its field is not known."""
-    extra = [v for v in field.validators if not isinstance(v, _STANDARD)]
-    if any(getattr(v, "requires_context", False) for v in extra):
+def _validators(field, made_here: tuple[type, ...] = ()) -> list[Callable[[Any], Any]]:
+    """The field's validators, run as they are, but for those of the `made_here` kinds (the
+    length, range and character checks a compiled check makes itself). One that needs its
+    field is not known."""
+    found = [v for v in field.validators if not isinstance(v, made_here)]
+    if any(getattr(v, "requires_context", False) for v in found):
         raise _Unsupported(f"{field.field_name}: a validator that needs its field")
-    return extra
+    return found
 
 
 def _run(validators, value) -> None:
@@ -91,7 +93,7 @@ def _text(field: drf.CharField) -> Check:
     if not field.trim_whitespace:
         raise _Unsupported(f"{field.field_name}: untrimmed text")
     allow_blank, low, high = field.allow_blank, field.min_length, field.max_length
-    extra = _extra_validators(field)
+    extra = _validators(field, _STANDARD)
 
     def check(value):
         if type(value) is not str:
@@ -112,7 +114,7 @@ def _text(field: drf.CharField) -> Check:
 
 def _choice(field: drf.ChoiceField) -> Check:
     allow_blank, values = field.allow_blank, dict(field.choice_strings_to_values)
-    extra = list(field.validators)
+    extra = _validators(field)
 
     def check(value):
         if type(value) is not str:
@@ -153,7 +155,7 @@ def _float(value) -> float:
 def _number(field: drf.IntegerField | drf.FloatField, read: Callable[[Any], Any]) -> Check:
     """A whole number from a JSON integer, or a float from a JSON number, in the field's range."""
     low, high = field.min_value, field.max_value
-    extra = _extra_validators(field)
+    extra = _validators(field, _STANDARD)
 
     def check(value):
         number = read(value)
@@ -168,9 +170,7 @@ def _number(field: drf.IntegerField | drf.FloatField, read: Callable[[Any], Any]
 def _decimal(field: drf.DecimalField) -> Check:
     # The field's own to_internal_value (precision, rounding, PriceField's minus zero) and all
     # its validators: a price is one Decimal, and DRF's steps for it are few.
-    to_internal, validators = field.to_internal_value, list(field.validators)
-    if any(getattr(v, "requires_context", False) for v in validators):
-        raise _Unsupported(f"{field.field_name}: a validator that needs its field")
+    to_internal, validators = field.to_internal_value, _validators(field)
 
     def check(value):
         if type(value) not in (str, int):  # a JSON float's text is not always what was typed
@@ -184,12 +184,9 @@ def _decimal(field: drf.DecimalField) -> Check:
     return check
 
 
-def _absent_only(field) -> Check:
+def _refuse_present(value) -> Any:
     """A field this path does not read (a date): only its absence or null is decided here."""
-
-    def check(value):
-        raise _Refused
-    return check
+    raise _Refused
 
 
 def _nested(serializer: serializers.Serializer) -> Check:
@@ -248,9 +245,6 @@ def _many(listed: serializers.ListSerializer) -> Check:
     return check
 
 
-_CHECK = object()  # a value present and not null: the field's check decides it
-
-
 def _presence(field) -> Callable[[Any], Any]:
     """DRF's validate_empty_values: a missing value is required, defaulted or skipped; a null
     is allowed or refused; anything else is for the field's check."""
@@ -289,7 +283,7 @@ def _compile(field) -> Check:
     if isinstance(field, drf.DecimalField):
         return _decimal(field)
     if kind is DateTimeField or kind is drf.DateTimeField:
-        return _absent_only(field)
+        return _refuse_present
     raise _Unsupported(f"{field.field_name}: {kind.__name__} is not compiled")
 
 
